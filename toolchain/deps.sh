@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# toolchain/deps.sh - installs the Debian 12 packages giftlink needs.
+#
+# Installs only what is missing, so a second run does nothing; needs root
+# (or sudo) when something is missing, and says what is missing otherwise.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential pkg-config clang libclang-rt-14-dev
+  # libraries the code links (DESIGN.md "Dependencies")
+  libmbedtls-dev libsqlite3-dev libnfc-dev libnfc-bin libserialport-dev
+  libinih-dev
+  # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
+  tshark wireshark-common valgrind socat sqlite3 xxd
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=sudo
+  else
+    echo "deps: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the answer does not matter
+# to the project (it only reads files), so keep the default quietly.
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "deps: done"
