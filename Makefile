@@ -71,13 +71,17 @@ $(LIBA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Object files of a list of sources (a function, so that no '%' appears in
+# the pattern rules below, where make would take it for the stem).
+src2obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$($$*_SRCS)) $(LIBA)
+$(BUILD)/bin/%: $$(call src2obj,$$($$*_SRCS)) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o \
-                  $$(patsubst %.c,$(BUILD)/obj/%.o,$$($$*_EXTRA)) $(LIBA)
+                  $$(call src2obj,$$($$*_EXTRA)) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -8,8 +8,10 @@
  * the edge where the library is called; the library's own text may be kept in
  * a module's error buffer, never in the code.
  *
- * Add a code by adding a line in the section of the module that needs it.
- * Numbers are stable: never renumber, only append.
+ * Add a code by adding a line in the section of the module that needs it,
+ * with a number from that section's range (see the neighbours; the unit
+ * test of lib/common refuses duplicates).  Numbers are stable once
+ * released: never renumber, only append.
  */
 #ifndef GL_ERR_H
 #define GL_ERR_H
@@ -44,6 +46,7 @@
     X(ISO_WRONGLEN, -109, "fixed-length field has the wrong length")          \
     X(ISO_BADHEX, -110, "bad hexadecimal text")                               \
     X(ISO_BADTLV, -111, "malformed TLV data")                                 \
+    X(ISO_BITMAP, -112, "secondary bitmap present but empty")                 \
     /* crypto */                                                              \
     X(CRYPTO, -200, "cryptographic library error")                            \
     X(MAC_MISSING, -201, "message has no MAC field")                          \
@@ -54,6 +57,7 @@
     X(PIN_LENGTH, -206, "PIN length outside 4 to 12 digits")                  \
     X(KEY_LENGTH, -207, "key has the wrong length")                           \
     X(MAC_KSN_MISSING, -208, "message carries no key serial number for its MAC") \
+    X(PIN_MISMATCH, -209, "PIN does not match")                              \
     /* TLS and network */                                                     \
     X(TLS, -300, "TLS error")                                                 \
     X(TLS_NOCERT, -301, "peer presented no certificate")                      \
@@ -67,6 +71,7 @@
     X(NET_RESOLVE, -309, "cannot resolve address")                            \
     X(TLS_NOTYET, -310, "peer certificate not yet valid")                     \
     X(TLS_CN, -311, "peer certificate name does not match")                   \
+    X(TLS_REFUSED, -312, "peer refused the handshake with a fatal alert")     \
     /* devices */                                                             \
     X(DEV_NOCARD, -400, "no card in the field")                               \
     X(DEV_CARDGONE, -401, "card removed during the exchange")                 \
@@ -74,11 +79,59 @@
     X(DEV_BADFRAME, -403, "bad frame from device")                            \
     X(DEV_PAPER, -404, "printer out of paper")                                \
     X(DEV_OFFLINE, -405, "device offline")                                    \
+    /* devices: NFC reader and phone wallet */                               \
+    X(DEV_NOAPP, -410, "card has no such application")                       \
+    X(DEV_PINWRONG, -411, "wrong PIN entered on the phone")                   \
+    X(DEV_PINBLOCKED, -412, "PIN blocked on the phone")                       \
+    X(DEV_PINREQUIRED, -413, "PIN not verified on the phone")                 \
+    X(DEV_CARDERR, -414, "card refused the command")                          \
+    X(DEV_NDEF, -415, "card holds no usable NDEF number")                     \
+    /* serial devices: scanner, magstripe, IrDA, PIN pad, printer */         \
+    X(SCAN_LENGTH, -420, "scanned code is not 16 digits long")               \
+    X(SCAN_NONDIGIT, -421, "scanned code holds a character that is not a digit") \
+    X(SCAN_CHECKDIGIT, -422, "scanned code fails its Luhn check digit")       \
+    X(SCAN_TOOLONG, -423, "scanner line too long: dropped")                   \
+    X(SCAN_GARBAGE, -424, "scanner line holds control or non-ASCII bytes: dropped") \
+    X(SCAN_SYMBOLOGY, -425, "scanner line lacks a valid symbology identifier") \
+    X(MSR_EMPTY, -430, "empty card swipe")                                    \
+    X(MSR_NOSTART, -431, "card swipe lacks its start sentinel")               \
+    X(MSR_NOEND, -432, "card swipe lacks its end sentinel")                   \
+    X(MSR_LRC, -433, "card swipe fails its LRC")                              \
+    X(MSR_BADCHAR, -434, "character not allowed on the card track")           \
+    X(MSR_FORMAT, -435, "card track fields malformed")                        \
+    X(MSR_ISSUER, -436, "card issuer prefix not in the configured table")     \
+    X(IRDA_FCS, -440, "IrDA frame fails its FCS")                             \
+    X(IRDA_TRUNC, -441, "IrDA frame truncated or aborted")                    \
+    X(IRDA_TOOLONG, -442, "IrDA frame longer than the link allows")           \
+    X(IRDA_NOLINK, -443, "IrDA peer did not accept the connection")           \
+    X(IRDA_DISC, -444, "IrDA peer disconnected")                              \
+    X(IRDA_PROTO, -445, "IrDA peer broke the link protocol")                  \
+    X(PIN_CANCEL, -450, "PIN entry cancelled")                                \
+    X(PRN_COVER, -455, "printer cover open")                                  \
+    X(PRN_CHARSET, -456, "text not representable in the printer code page")   \
+    X(PRN_STATUS, -457, "printer status reply malformed")                     \
     /* storage */                                                             \
     X(DB, -500, "database error")                                             \
     X(DB_FULL, -501, "database or disk full")                                 \
     X(DB_BUSY, -502, "database busy")                                         \
-    X(DB_CORRUPT, -503, "database corrupt")
+    X(DB_CORRUPT, -503, "database corrupt")                                  \
+    /* ledger */                                                              \
+    X(LEDGER_FUNDS, -600, "insufficient funds")                               \
+    X(LEDGER_CONFLICT, -601, "transfer id already used with other values")    \
+    X(LEDGER_NOACCOUNT, -602, "no such account")                              \
+    X(LEDGER_NOHOLD, -603, "no such hold")                                    \
+    X(LEDGER_HOLD_CLOSED, -604, "hold already posted, voided or expired")     \
+    X(LEDGER_HOLD_EXPIRED, -605, "hold expired")                              \
+    X(LEDGER_AMOUNT, -606, "amount invalid or above the hold")                \
+    X(LEDGER_ABORTED, -607, "batch transaction rolled back; apply again")     \
+    /* registry */                                                            \
+    X(REG_AUTH, -620, "unknown voucher or wrong PIN")                         \
+    X(REG_FROZEN, -621, "voucher frozen")                                     \
+    X(REG_EXPIRED, -622, "voucher expired")                                   \
+    X(REG_CANCELLED, -623, "voucher cancelled")                               \
+    X(REG_NOTACCEPTED, -624, "voucher not accepted at this merchant")         \
+    X(REG_NOPARTIAL, -625, "product does not allow partial use")              \
+    X(REG_NUMSPACE, -626, "no free voucher number found for the prefix")
 
 enum gl_err {
 #define GL_ERR_ENUM_(name, code, text) GL_##name = (code),
