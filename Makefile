@@ -105,11 +105,15 @@ demo: all
 bench: all
 	./tests/bench/run.sh $(BUILD)
 
-# libFuzzer: the library is compiled again with clang and the fuzzer.
+# libFuzzer: the parsers are compiled again with clang and the fuzzer.  A
+# harness links lib/common and lib/iso8583 plus what its module.mk lists in
+# <harness>_FUZZ_SRCS.
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-build/fuzz/%: tests/fuzz/%.c $(GL_LIB_SRCS) | $(DEPS_STAMP)
+FUZZ_BASE  := $(filter lib/common/% lib/iso8583/%,$(GL_LIB_SRCS))
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_BASE) $$($$*_FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(GL_INCLUDES) -o $@ $< $(GL_LIB_SRCS) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(GL_INCLUDES) -o $@ $< $(FUZZ_BASE) \
+	    $($*_FUZZ_SRCS) $(LDLIBS)
 
 fuzz: $(FUZZ_BINS) $(BUILD)/bin/gl-iso
 	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)

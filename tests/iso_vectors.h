@@ -21,7 +21,7 @@ struct vec {
     struct iso_msg msg;
 };
 
-static int vec_hex(const char *s, uint8_t *out, size_t cap)
+static inline int vec_hex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = strlen(s);
     if (n % 2 != 0 || n / 2 > cap) {
@@ -38,7 +38,7 @@ static int vec_hex(const char *s, uint8_t *out, size_t cap)
 }
 
 /* Loads one file into msg; returns GL_OK or prints why and returns -1. */
-static int vec_load_file(const char *path, struct iso_msg *msg)
+static inline int vec_load_file(const char *path, struct iso_msg *msg)
 {
     char line[4096];
     FILE *f = fopen(path, "r");
@@ -83,14 +83,14 @@ static int vec_load_file(const char *path, struct iso_msg *msg)
     return 0;
 }
 
-static int vec_cmp(const void *a, const void *b)
+static inline int vec_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct vec *)a)->name, ((const struct vec *)b)->name);
 }
 
 /* Loads every .txt file of dir (sorted by name) into v[VEC_MAX];
  * returns the count, or -1. */
-static int vec_load_all(const char *dir, struct vec *v)
+static inline int vec_load_all(const char *dir, struct vec *v)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
