@@ -1,0 +1,16 @@
+# host-server: gl-hostd and the admin tool glctl.
+
+# glctl
+# glctl_pki.c is library code too: the TLS tests and benchmarks create their
+# certificates through its C API (the bench rule links only the library).
+GL_INCLUDES += -Ihost-server
+GL_LIB_SRCS += host-server/glctl_pki.c
+GL_PROGS += glctl
+glctl_SRCS := host-server/glctl.c host-server/glctl_ikey.c
+
+# ledger
+# Storage interface (SQLite backend), the double-entry ledger, the registry
+# of products, vouchers, members, merchants, stores and terminals.
+GL_LIB_SRCS += host-server/store.c host-server/store_sqlite.c \
+               host-server/ledger.c host-server/registry.c \
+               host-server/voucher_num.c

@@ -1,0 +1,26 @@
+# tests/emulators: device emulators speaking the real wire protocols.
+# Each emulator keeps its lines in its own block below.
+
+# pn532
+test_nfc_EXTRA := tests/emulators/pn532_emu.c tests/emulators/emu_pty.c
+# end pn532
+
+# serial devices
+# The scanner, magstripe, IrDA phone and ESC/POS printer emulators
+# (serial_emu.h) and the ESC/POS decoder, linked into the device tests and
+# into gl-emu with the pty helpers and the test-only ioctl interposer.
+GL_INCLUDES += -Itests/emulators
+SEMU_SRCS := tests/emulators/serial_emu.c tests/emulators/scanner_emu.c \
+             tests/emulators/magstripe_emu.c tests/emulators/irda_emu.c \
+             tests/emulators/printer_emu.c tests/emulators/escpos_decode.c \
+             tests/emulators/emu_pty.c hal/pty_ioctl.c
+GL_PROGS += gl-emu
+gl-emu_SRCS := tests/emulators/gl_emu.c tests/emulators/pn532_emu.c $(SEMU_SRCS)
+test_scanner_EXTRA := $(SEMU_SRCS)
+test_magstripe_EXTRA := $(SEMU_SRCS)
+test_irda_EXTRA := $(SEMU_SRCS)
+test_escpos_EXTRA := $(SEMU_SRCS)
+test_pinpad_EXTRA := $(SEMU_SRCS)
+# the receipt test renders decoded bar codes with libzint (zbarimg reads them)
+$(BUILD)/tests/test_escpos: LDLIBS += -lzint
+# end serial devices
