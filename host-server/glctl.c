@@ -11,12 +11,16 @@
  *    operation failed, 2 usage error.
  *  - `glctl --help`, `glctl GROUP --help` print to stdout and exit 0; an
  *    unknown group or command prints the usage to stderr and exits 2.
+ *  - The registry and ledger groups (merchant, store, terminal, product,
+ *    member, voucher, ledger) live in glctl_registry.c, which has its own
+ *    table and help; they are dispatched to it whole.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "glctl_ikey.h"
 #include "glctl_pki.h"
+#include "glctl_registry.h"
 
 struct glctl_cmd {
     const char *group;
@@ -79,6 +83,16 @@ static void glctl_usage(FILE *f)
         }
         fputc('\n', f);
     }
+    for (unsigned i = 0; i < glctl_registry_ncmds; i++) {
+        const struct glctl_registry_cmd *c = &glctl_registry_cmds[i];
+        if (i == 0 || strcmp(glctl_registry_cmds[i - 1].group, c->group) != 0) {
+            fprintf(f, "%s  %-10s", i == 0 ? "" : "\n", c->group);
+        }
+        fprintf(f, " %s", c->command);
+    }
+    if (glctl_registry_ncmds > 0) {
+        fputc('\n', f);
+    }
 }
 
 static void glctl_group_usage(FILE *f, const char *group)
@@ -102,6 +116,9 @@ int main(int argc, char **argv)
     if (glctl_is_help(argv[1])) {
         glctl_usage(stdout);
         return 0;
+    }
+    if (glctl_registry_has_group(argv[1])) {
+        return glctl_registry_main(argv[1], argc - 2, argv + 2);
     }
     if (!glctl_group_known(argv[1])) {
         fprintf(stderr, "glctl: unknown group \"%s\"\n", argv[1]);

@@ -6,7 +6,8 @@
 GL_INCLUDES += -Ihost-server
 GL_LIB_SRCS += host-server/glctl_pki.c
 GL_PROGS += glctl
-glctl_SRCS := host-server/glctl.c host-server/glctl_ikey.c
+glctl_SRCS := host-server/glctl.c host-server/glctl_ikey.c \
+              host-server/glctl_registry.c
 
 # ledger
 # Storage interface (SQLite backend), the double-entry ledger, the registry

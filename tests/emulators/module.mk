@@ -20,7 +20,6 @@ test_scanner_EXTRA := $(SEMU_SRCS)
 test_magstripe_EXTRA := $(SEMU_SRCS)
 test_irda_EXTRA := $(SEMU_SRCS)
 test_escpos_EXTRA := $(SEMU_SRCS)
-test_pinpad_EXTRA := $(SEMU_SRCS)
 # the receipt test renders decoded bar codes with libzint (zbarimg reads them)
 $(BUILD)/tests/test_escpos: LDLIBS += -lzint
 # end serial devices

@@ -505,14 +505,15 @@ static void chip_command(struct emu_pn532 *e, const uint8_t *d, size_t n)
                                     : card_apdu(&e->tg, a + 1, na - 1, r + o);
         break;
     case 0x42: /* InCommunicateThru (presence check R(NAK)) */
-        if (!e->present || !e->tg.active) {
+        /* Only an ISO-DEP R(NAK) has an answer; raw frames of other
+         * protocols (ISO 14443B, Jewel...) meet silence on RF. */
+        if (!e->present || !e->tg.active || na != 1 ||
+            (a[0] & 0xF6) != 0xB2) {
             r[o++] = 0x01;
             break;
         }
         r[o++] = 0x00;
-        r[o++] = (na >= 1 && (a[0] & 0xF0) == 0xB0)
-                     ? (uint8_t)(0xA2 | ((a[0] & 1) ^ 1))
-                     : 0xA2;
+        r[o++] = (uint8_t)(0xA2 | ((a[0] & 1) ^ 1));
         break;
     case 0x44: /* InDeselect */
     case 0x52: /* InRelease */

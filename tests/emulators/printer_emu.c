@@ -26,9 +26,10 @@ struct printer_dev {
     unsigned queries, discarded;
 };
 
-static uint8_t status_byte(struct printer_dev *d, int n, int force_paper_out)
+
+static uint8_t status_byte(const struct printer_dev *d, int n)
 {
-    int paper = force_paper_out ? 0 : d->paper;
+    int paper = d->paper;
     int off = d->offline || d->cover_open || paper == 0;
     uint8_t b = 0x12;
 
@@ -71,14 +72,17 @@ static void printer_rx(struct semu *e, const uint8_t *p, size_t n)
             int fails = semu_op_fails(e);
             const char *k = e->fail_kind;
             d->queries++;
+            if (fails && strcmp(k, "paper") == 0) {
+                d->paper = 0; /* the roll runs out now */
+            }
             if (!(fails && strcmp(k, "silent") == 0)) {
-                uint8_t b = status_byte(d, q, fails && strcmp(k, "paper") == 0);
+                uint8_t b = status_byte(d, q);
                 if (fails && strcmp(k, "garbage") == 0) {
                     b = 0xFF;
                 }
                 semu_send(e, &b, 1);
             }
-        } else if (status_byte(d, 1, 0) & 0x08) {
+        } else if (status_byte(d, 1) & 0x08) {
             d->discarded += (unsigned)len;
         } else if (len <= sizeof d->cap - d->cap_len) {
             memcpy(d->cap + d->cap_len, d->pend, len);

@@ -40,8 +40,8 @@
  *   printer:   paper out|near|in | cover open|close | offline | online
  *              clear                  forget the captured bytes
  *              op = a status query (DLE EOT n); kinds silent (no reply),
- *              garbage (a reply without the fixed bits), paper (reply as if
- *              out of paper for this query only)
+ *              garbage (a reply without the fixed bits), paper (the roll
+ *              runs out just before this reply: `paper in` reloads it)
  * Each command answers "ok ..." or "err <reason>".
  *
  * Thread model: semu_start() runs the device in its own thread;
