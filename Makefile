@@ -56,6 +56,8 @@ FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all deps test test-one demo bench fuzz install clean format
+# Keep object files that make sees as intermediate.
+.SECONDARY:
 all: $(PROG_BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps: $(DEPS_STAMP)

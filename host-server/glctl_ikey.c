@@ -25,6 +25,7 @@
  * wiped.  Exit status: 0 done, 1 failed, 2 usage.
  */
 #include "glctl_ikey.h"
+#include "crypto_mac_msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,60 +120,20 @@ out:
     return rc;
 }
 
-/* Reads the hex of a BDK from path into bdk[want]: 0, or 1 after printing
- * why. */
-static int read_bdk(const char *path, uint8_t *bdk, size_t want)
+/* Reads the BDK file: 0, or 1 after printing why. */
+static int read_bdk(const char *path, enum crypto_key_type type, uint8_t *bdk)
 {
-    char raw[IKEY_FILE_MAX], hex[2 * CRYPTO_KEY_MAX + 1];
-    size_t nhex = 0;
-    ssize_t n = 0, got = 0;
-    int fd, rc = 1;
+    struct crypto_bdk b;
+    char err[256];
+    int rc = crypto_bdk_read(path, type, &b, err, sizeof err);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "glctl pki ikey: cannot open %s: %s\n", path,
-                strerror(errno));
+    if (rc != GL_OK) {
+        fprintf(stderr, "glctl pki ikey: %s\n", err);
         return 1;
     }
-    while ((size_t)got < sizeof raw) {
-        n = read(fd, raw + got, sizeof raw - (size_t)got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        got += n;
-    }
-    close(fd);
-    if (n < 0) {
-        fprintf(stderr, "glctl pki ikey: cannot read %s: %s\n", path,
-                strerror(errno));
-        goto out;
-    }
-    for (ssize_t i = 0; i < got; i++) {
-        char c = raw[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            continue;
-        }
-        if (nhex >= 2 * want) {
-            nhex++;
-            break;
-        }
-        hex[nhex++] = c;
-    }
-    if (nhex != 2 * want || crypto_hex_decode(hex, nhex, bdk, want) != GL_OK) {
-        fprintf(stderr,
-                "glctl pki ikey: %s does not hold %zu hex digits of a BDK of "
-                "this type\n",
-                path, 2 * want);
-        goto out;
-    }
-    rc = 0;
-out:
-    crypto_wipe(raw, sizeof raw);
-    crypto_wipe(hex, sizeof hex);
-    return rc;
+    memcpy(bdk, b.key, crypto_key_len(type));
+    crypto_wipe(&b, sizeof b);
+    return 0;
 }
 
 /* Parses --aes128/--aes256/--tdes into *type: 1 when arg was one. */
@@ -237,7 +198,7 @@ int glctl_pki_ikey(int argc, char **argv)
                 type == CRYPTO_KEY_TDES2 ? "16 or 20" : "16", key_id_hex);
         return 2;
     }
-    if (read_bdk(bdk_file, bdk, crypto_key_len(type)) != 0) {
+    if (read_bdk(bdk_file, type, bdk) != 0) {
         goto out;
     }
     n = crypto_ikey_derive(bdk, type, key_id, id_len, &ik);

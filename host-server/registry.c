@@ -847,13 +847,53 @@ int registry_voucher_authorize(struct registry *reg, const char *number,
                                const char *pin, const char *merchant,
                                struct registry_voucher *out)
 {
-    /* Stands in for the hash of an unknown number, so both paths compute
-     * one HMAC and compare once. */
+    uint8_t hash[CRYPTO_HMAC_LEN];
+    const char *num = number != NULL ? number : "";
+    int have = 0, rc;
+
+    if (pin != NULL && rg_pin_ok(pin) && reg->pin_key_len > 0) {
+        rc = rg_pin_hash(reg, num, pin, hash);
+        if (rc != GL_OK) {
+            crypto_wipe(hash, sizeof hash);
+            memset(out, 0, sizeof *out);
+            return rc;
+        }
+        have = 1;
+    } else {
+        /* A malformed PIN is a wrong PIN (it still counts as a try). */
+        memset(hash, 0xff, sizeof hash);
+        have = pin != NULL;
+    }
+    rc = registry_voucher_authorize_hash(reg, number, have ? hash : NULL,
+                                         merchant, out);
+    crypto_wipe(hash, sizeof hash);
+    return rc;
+}
+
+int registry_pin_hash_block(const struct registry *reg,
+                            const struct crypto_pinblock *pb,
+                            uint8_t out[CRYPTO_HMAC_LEN])
+{
+    if (reg->pin_key_len == 0 || pb == NULL || pb->pan == NULL) {
+        return GL_EINVAL;
+    }
+    return crypto_pinblock_hmac(pb, reg->pin_key, reg->pin_key_len, pb->pan,
+                                strlen(pb->pan), out);
+}
+
+int registry_voucher_authorize_hash(struct registry *reg, const char *number,
+                                    const uint8_t *pin_hash,
+                                    const char *merchant,
+                                    struct registry_voucher *out)
+{
+    /* Stands in for the hash of an unknown number, so both paths compare
+     * once. */
     static const uint8_t no_hash[CRYPTO_HMAC_LEN] = {0};
     struct rg_voucher_row row;
     uint8_t hash[CRYPTO_HMAC_LEN];
     int rc, answer = GL_OK, known, pin_match;
     const char *num = number != NULL ? number : "";
+    const char *pin = pin_hash != NULL ? "" : NULL; /* "a PIN was given" */
 
     memset(out, 0, sizeof *out);
     memset(&row, 0, sizeof row);
@@ -869,11 +909,8 @@ int registry_voucher_authorize(struct registry *reg, const char *number,
     known = rc == GL_OK;
     rc = GL_OK;
 
-    if (pin != NULL && rg_pin_ok(pin) && reg->pin_key_len > 0) {
-        rc = rg_pin_hash(reg, num, pin, hash);
-        if (rc != GL_OK) {
-            goto out;
-        }
+    if (pin_hash != NULL) {
+        memcpy(hash, pin_hash, sizeof hash);
     } else {
         memset(hash, 0xff, sizeof hash);
     }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "crypto_pinblock.h"
 #include "ledger.h"
 #include "voucher_num.h"
 
@@ -256,6 +257,26 @@ int registry_voucher_get(struct registry *reg, const char *number,
 int registry_voucher_authorize(struct registry *reg, const char *number,
                                const char *pin, const char *merchant,
                                struct registry_voucher *out);
+/*
+ * registry_voucher_authorize for a PIN that arrives as a keyed hash:
+ * pin_hash is HMAC-SHA-256(the registry's PIN key, number || PIN) (32
+ * bytes, from registry_pin_hash_block), or NULL when no PIN was entered.
+ * Same checks, codes and try counting as registry_voucher_authorize; the
+ * host never holds the clear PIN.
+ */
+int registry_voucher_authorize_hash(struct registry *reg, const char *number,
+                                    const uint8_t *pin_hash,
+                                    const char *merchant,
+                                    struct registry_voucher *out);
+/*
+ * Decrypts the PIN block pb (its pan is the voucher number, the salt of the
+ * stored hash) and writes the keyed hash of its PIN into out[32].  Returns
+ * GL_OK, GL_EINVAL (no PIN key), or crypto_pinblock_hmac's codes (a block
+ * under a wrong key gives GL_PINBLOCK_FORMAT: treat it as a wrong PIN).
+ */
+int registry_pin_hash_block(const struct registry *reg,
+                            const struct crypto_pinblock *pb,
+                            uint8_t out[CRYPTO_HMAC_LEN]);
 /* Freeze (REGISTRY_V_FROZEN), unfreeze (REGISTRY_V_ACTIVE), cancel.
  * Unfreezing also clears a PIN lockout.  GL_ENOTFOUND. */
 int registry_voucher_set_status(struct registry *reg, const char *number,

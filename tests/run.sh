@@ -2,13 +2,16 @@
 # tests/run.sh BUILD... - runs every unit test program and system test of
 # each build directory, adds up their closing "N passed, N failed" lines and
 # ends with the total.  A program that dies or exits non-zero without such a
-# line counts as one failure.  Logs go to build/test-logs/.
+# line counts as one failure.  Logs go to build/test-logs/<builds>/ (emptied first);
+# at the end every log is searched for the keys and PIN blocks listed in
+# tests/secrets.txt, and any hit fails the run.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
 total_pass=0
 total_fail=0
-logdir=$top/build/test-logs
+logdir=$top/build/test-logs/$(echo "$*" | tr '/ ' '_-')
+rm -rf "$logdir"
 mkdir -p "$logdir"
 
 run_one() { # label logfile command...
@@ -53,6 +56,20 @@ for build in "$@"; do
       env GL_BUILD="$top/$build" bash "$s"
   done
 done
+
+# No log of the run may hold a key or PIN block of the test vectors.
+pats=$(mktemp)
+grep -v -e '^#' -e '^$' tests/secrets.txt >"$pats"
+leaks=$(grep -ril -f "$pats" "$logdir" 2>/dev/null)
+rm -f "$pats"
+if [ -n "$leaks" ]; then
+  total_fail=$((total_fail + 1))
+  echo "FAIL secrets: key material or a PIN block appears in:"
+  echo "$leaks" | sed 's/^/     /'
+else
+  total_pass=$((total_pass + 1))
+  echo "ok   secrets: no key or PIN block of tests/secrets.txt in any log"
+fi
 
 if [ "$total_pass" -eq 0 ] && [ "$total_fail" -eq 0 ]; then
   echo "no test ran"; total_fail=1

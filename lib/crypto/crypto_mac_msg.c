@@ -9,9 +9,12 @@
  */
 #include "crypto_mac_msg.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -346,5 +349,71 @@ int crypto_mac_verify_bdk(const struct iso_profile *p,
         rc = crypto_mac_verify(p, msg, &keys, dir, err);
     }
     crypto_mac_keys_wipe(&keys);
+    return rc;
+}
+
+int crypto_bdk_read(const char *path, enum crypto_key_type type,
+                    struct crypto_bdk *out, char *err, size_t errlen)
+{
+    char raw[512], hex[2 * CRYPTO_KEY_MAX + 1];
+    size_t want = crypto_key_len(type), nhex = 0;
+    ssize_t n = 0, got = 0;
+    int fd, rc = GL_KEY_LENGTH;
+
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (err != NULL) {
+            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        }
+        return GL_EIO;
+    }
+    while ((size_t)got < sizeof raw) {
+        n = read(fd, raw + got, sizeof raw - (size_t)got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        got += n;
+    }
+    close(fd);
+    if (n < 0) {
+        if (err != NULL) {
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        }
+        rc = GL_EIO;
+        goto out;
+    }
+    for (ssize_t i = 0; i < got; i++) {
+        char c = raw[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            continue;
+        }
+        if (nhex >= 2 * want) {
+            nhex++;
+            break;
+        }
+        hex[nhex++] = c;
+    }
+    if (want == 0 || nhex != 2 * want ||
+        crypto_hex_decode(hex, nhex, out->key, want) != GL_OK) {
+        if (err != NULL) {
+            snprintf(err, errlen,
+                     "%s does not hold the %zu hex digits of a %s BDK", path,
+                     2 * want, crypto_key_type_name(type));
+        }
+        crypto_wipe(out->key, sizeof out->key);
+        goto out;
+    }
+    rc = GL_OK;
+out:
+    crypto_wipe(raw, sizeof raw);
+    crypto_wipe(hex, sizeof hex);
     return rc;
 }

@@ -61,6 +61,16 @@ struct crypto_bdk {
     uint8_t key[CRYPTO_KEY_MAX];
 };
 
+/*
+ * Reads a BDK file (the hex text `glctl pki bdk` writes; whitespace
+ * ignored) of the given type into out.  GL_OK; GL_EIO when the file cannot
+ * be read; GL_KEY_LENGTH when it does not hold exactly the hex digits of a
+ * key of that type.  err (errlen bytes, may be NULL) says which, without
+ * any key material.  Every buffer that held the key is wiped.
+ */
+int crypto_bdk_read(const char *path, enum crypto_key_type type,
+                    struct crypto_bdk *out, char *err, size_t errlen);
+
 void crypto_mac_keys_wipe(struct crypto_mac_keys *keys);
 
 /* Terminal, AES DUKPT: the MAC keys of the transaction txn.  GL_OK or a
