@@ -76,14 +76,14 @@ int hostd_config_load(struct hostd_config *cfg, const char *path, char *err)
         return rc;
     }
     if (gl_log_level_parse(cfg->log_level) < 0) {
-        snprintf(err, GL_CFG_ERR_MAX, "%s: [log] level: \"%s\" is not one of "
+        snprintf(err, GL_CFG_ERR_MAX, "%.100s: [log] level: \"%s\" is not one of "
                  "error, warn, info, debug", path, cfg->log_level);
         return GL_ECONFIG;
     }
     if (crypto_key_type_parse(cfg->bdk_type, &kt) != GL_OK ||
         (kt != CRYPTO_KEY_AES128 && kt != CRYPTO_KEY_AES256 &&
          kt != CRYPTO_KEY_TDES2)) {
-        snprintf(err, GL_CFG_ERR_MAX, "%s: [keys] bdk_type: \"%s\" is not "
+        snprintf(err, GL_CFG_ERR_MAX, "%.100s: [keys] bdk_type: \"%s\" is not "
                  "aes128, aes256 or tdes", path, cfg->bdk_type);
         return GL_ECONFIG;
     }

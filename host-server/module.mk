@@ -15,3 +15,11 @@ glctl_SRCS := host-server/glctl.c host-server/glctl_ikey.c \
 GL_LIB_SRCS += host-server/store.c host-server/store_sqlite.c \
                host-server/ledger.c host-server/registry.c \
                host-server/voucher_num.c
+
+# hostd
+# gl-hostd, the authorization host (hostd.h); its own tables live in the
+# ledger's database (hostd_db.c).
+GL_PROGS += gl-hostd
+gl-hostd_SRCS := host-server/hostd_main.c host-server/hostd_config.c \
+                 host-server/hostd_db.c host-server/hostd_proc.c \
+                 host-server/hostd_loop.c

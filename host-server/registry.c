@@ -809,7 +809,9 @@ int registry_voucher_issue(struct registry *reg,
         .amount = face,
         .kind = LEDGER_TK_ISSUE,
     };
-    rc = ledger__transfer(reg->lg, &t, &res);
+    if (!req->unfunded) {
+        rc = ledger__transfer(reg->lg, &t, &res);
+    }
     if (rc == GL_OK && out != NULL) {
         rc = rg_get(reg, STORE_Q_VOUCHER_BY_NUMBER,
                     STORE_ARGS(STORE_T(number)), rg_voucher_read, &row);

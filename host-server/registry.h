@@ -153,6 +153,9 @@ struct registry_issue {
     const char *pin;      /* 4..12 digits or NULL */
     const char *xfer_id;  /* idempotency id of the issuing transfer; NULL:
                              "issue:<number>" */
+    int unfunded;         /* 1: a card sold at a till: registered without
+                             value (no issuing transfer) until its counter
+                             sale (activation) moves the face value */
 };
 
 typedef int (*registry_merchant_cb)(void *ctx,

@@ -152,8 +152,10 @@ int iso_unpack(const struct iso_profile *p, struct iso_msg *msg,
  * Writes msg as "field=value" lines into out[cap], NUL-terminated: "mti=",
  * then each present field in order.  Text types as they are, binary as
  * upper-case hex.  clear = 0 masks: card and voucher numbers (DE 2, 34, 35,
- * 36, 45) keep at most their first 6 and last 4 digits and any run of 13..19
- * digits elsewhere is masked too.  PIN blocks (DE 52, and the DE 48 tag
+ * 36, 45) keep at most their first 6 and last 4 digits, and any run of
+ * 13..19 digits in a free-text field (ans, ns, DE 48 values) is masked too;
+ * numeric and alphanumeric fields (amounts, totals, DE 54, DE 90) are shown
+ * as they are.  PIN blocks (DE 52, and the DE 48 tag
  * PB) are withheld in both modes.  Returns the length written, or GL_ENOSPC (out holds what fit).
  */
 int iso_msg_print(const struct iso_msg *msg, int clear, char *out, size_t cap);

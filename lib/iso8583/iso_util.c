@@ -104,7 +104,11 @@ int iso_msg_print(const struct iso_msg *msg, int clear, char *out, size_t cap)
             out_str(&o, gl_mask_pan(m, (const char *)v + skip, n - skip));
         } else if (f == 48 && iso_tlv_check(v, n) == GL_OK) {
             print_tlv(&o, v, n, clear);
-        } else if (!clear) {
+        } else if (!clear && (iso_fields_1987[f].type == ISO_T_ANS ||
+                              iso_fields_1987[f].type == ISO_T_NS)) {
+            /* Free text could hold a number: mask digit runs.  Numeric and
+             * alphanumeric fields (amounts, totals, DE 54, DE 90) are not
+             * free text and stay as they are. */
             size_t start = o.len;
             out_bytes(&o, (const char *)v, n);
             if (!o.full) {

@@ -17,8 +17,10 @@
 #define MALLOC_COUNT_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
-static _Thread_local int mc_on_;
+static _Thread_local volatile int mc_on_; /* volatile: calls to malloc are
+                                          * assumed not to read globals */
 static volatile long mc_count_;
 
 #if defined(__SANITIZE_ADDRESS__)

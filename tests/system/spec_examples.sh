@@ -93,6 +93,12 @@ if grep -q '^#### 0200 redemption: the reference message, BCD profile$' "$tmp/ge
 ref=$("$ISO" encode <tests/vectors/0200-redeem.txt | "$ISO" decode --clear | cut -d= -f1 | tr '\n' ' ')
 want="mti 2 3 4 7 11 12 13 22 25 37 41 42 48 49 64 "
 if [ "$ref" = "$want" ]; then ok; else bad "reference 0200 fields: got '$ref', want '$want'"; fi
+# "Decodes to the same field list as the ASCII frame": true of every vector.
+for v in tests/vectors/*.txt; do
+  a=$("$ISO" encode <"$v" | "$ISO" decode --clear)
+  b=$("$ISO" encode --profile bcd <"$v" | "$ISO" decode --clear --profile bcd)
+  if [ -n "$a" ] && [ "$a" = "$b" ]; then ok; else bad "$(basename "$v"): the BCD frame decodes differently"; fi
+done
 
 # 4. MAC field and KS of every vector.
 for v in tests/vectors/*.txt; do

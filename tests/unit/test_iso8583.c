@@ -494,6 +494,17 @@ GL_TEST(printer_masks_and_withholds)
     GL_CHECK(strstr(out, "52=(withheld)\n") != NULL);
     GL_CHECK(strstr(out, "1B9C1845") == NULL);
     GL_CHECK(strstr(out, "64=0000000000000000\n") != NULL);
+    /* Amounts and totals are not masked; free text is. */
+    static struct iso_msg t;
+    iso_msg_init(&t);
+    iso_msg_set_mti(&t, "0510");
+    iso_msg_set_str(&t, 54, "6001410C0000000300006002410C000000030000", NULL);
+    iso_msg_set_str(&t, 88, "0000000000048000", NULL);
+    GL_CHECK_INT(GL_OK, iso_msg_set_str(&t, 44, "card 9410012345678908", NULL));
+    iso_msg_print(&t, 0, out, sizeof out);
+    GL_CHECK(strstr(out, "54=6001410C0000000300006002410C000000030000\n") != NULL);
+    GL_CHECK(strstr(out, "88=0000000000048000\n") != NULL);
+    GL_CHECK(strstr(out, "44=card 941001******8908\n") != NULL);
     /* Too small a buffer: says so, and stays terminated. */
     GL_CHECK_INT(GL_ENOSPC, iso_msg_print(&v->msg, 0, out, 20));
     GL_CHECK(strlen(out) < 20);
