@@ -18,7 +18,9 @@
 # examples" (so tests/system/spec_examples.sh reports the document as stale),
 # a listed vector that does not exist is an error.
 #
-# The MAC values (DE 64/128) are the zero placeholders of the vectors.
+# Every frame is signed with the link's MAC (gl-iso --bdk) under the
+# published test BDK its KSN belongs to: tests/keys/test-tdes.bdk for a
+# 20-digit TDES KSN, tests/keys/test-aes128.bdk otherwise.
 #
 # Exit status: 0, or 1 with the reason on stderr.
 set -euo pipefail
@@ -128,6 +130,11 @@ tlv_items() {
 example() {
   local file=$1 title=$2 profile=${3:-ascii} path=$VEC/$1 hex desc nbytes
   local -a flags=(--profile "$profile")
+  if grep -q '^48=.*KS020' "$path"; then
+    flags+=(--bdk tests/keys/test-tdes.bdk)
+  else
+    flags+=(--bdk tests/keys/test-aes128.bdk)
+  fi
   hex=$("$ISO" encode "${flags[@]}" <"$path") || die "$file: gl-iso encode failed"
   desc=$(sed -n 's/^# \{0,1\}//p' "$path" | tr '\n' ' ' | sed 's/ *$//')
   nbytes=$((${#hex} / 2))
@@ -158,8 +165,9 @@ example() {
     fi
     echo "| $key | ${NAME[$key]} | ${FMT[$key]} | $(cell "$val") |"
     [ "$key" = 48 ] && tlv=$val
-  done < <(echo "$hex" | "$ISO" decode --clear --framed "${flags[@]}" ||
-           die "$file: gl-iso decode failed")
+  done < <(echo "$hex" | "$ISO" decode --clear --framed "${flags[@]}" |
+           grep -v '^mac=verified$' ||
+           die "$file: gl-iso decode failed (or its MAC did not verify)")
   echo
   if [ -n "$tlv" ]; then
     echo "DE 48 elements: $(tlv_items "$tlv")."

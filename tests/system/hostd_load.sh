@@ -7,8 +7,10 @@ source "$(dirname "$0")/hostd_lib.bash"
 
 hostd_setup || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 for i in $(seq 1 50); do hostd_term "$(printf 'LD%06d' "$i")" || break; done
+echo "# $(date +%T) provisioned" >&2
 hostd_start || { cat "$T/hostd.log"; echo "0 passed, 1 failed"; exit 1; }
 LOAD() { # gl-load run options
+  echo "# $(date +%T) gl-load run $*" >&2
   # shellcheck disable=SC2046
   "$B/gl-load" run $(COMMON) --tid-prefix LD --merchant M1 "$@"
 }

@@ -25,7 +25,7 @@ static const char ref0200[] =
     "0200"
     "\x72\x38\x04\x80\x08\xC1\x80\x01"
     "16"
-    "9410012345678903"                     /* DE 2 */
+    "9410012345678908"                     /* DE 2 */
     "006000"                               /* DE 3 */
     "000000010000"                         /* DE 4 */
     "1125101500"                           /* DE 7 */
@@ -48,7 +48,7 @@ static const char ref0200[] =
  * its sign as a nibble. */
 static const uint8_t bcd0100[] = {
     0x01, 0x00, 0x62, 0x20, 0x04, 0x10, 0x00, 0x80, 0x00, 0x01,
-    0x16, 0x94, 0x10, 0x01, 0x23, 0x45, 0x67, 0x89, 0x03, /* DE 2 */
+    0x16, 0x94, 0x10, 0x01, 0x23, 0x45, 0x67, 0x89, 0x08, /* DE 2 */
     0x31, 0x60, 0x00,                                     /* DE 3 */
     0x11, 0x25, 0x10, 0x00, 0x00,                         /* DE 7 */
     0x00, 0x00, 0x10,                                     /* DE 11 */
@@ -140,7 +140,7 @@ GL_TEST(hand_written_0200_decodes)
                                    &err));
     GL_CHECK_STR("0200", m.mti);
     iso_msg_get_str(&m, 2, s, sizeof s);
-    GL_CHECK_STR("9410012345678903", s);
+    GL_CHECK_STR("9410012345678908", s);
     GL_CHECK_INT(GL_OK, iso_msg_get_u64(&m, 4, &amount));
     GL_CHECK_INT(10000, amount);
     iso_msg_get_str(&m, 42, s, sizeof s);
@@ -180,7 +180,7 @@ GL_TEST(hand_written_bcd_0100_decodes_and_reencodes)
                                    sizeof bcd0100, &err));
     GL_CHECK_STR("0100", m.mti);
     iso_msg_get_str(&m, 2, s, sizeof s);
-    GL_CHECK_STR("9410012345678903", s);
+    GL_CHECK_STR("9410012345678908", s);
     iso_msg_get_str(&m, 3, s, sizeof s);
     GL_CHECK_STR("316000", s);
     iso_msg_get_str(&m, 22, s, sizeof s);
@@ -331,7 +331,7 @@ GL_TEST(set_checks_values)
     GL_CHECK_INT(GL_ERANGE, iso_msg_set_u64(&m, 11, 1234567));
     GL_CHECK_INT(GL_EINVAL, iso_msg_set_u64(&m, 41, 1));
     /* Setting again replaces the value; a failed set leaves the old one. */
-    GL_CHECK_INT(GL_OK, iso_msg_set_str(&m, 2, "9410012345678903", &err));
+    GL_CHECK_INT(GL_OK, iso_msg_set_str(&m, 2, "9410012345678908", &err));
     GL_CHECK_INT(GL_OK, iso_msg_set_str(&m, 2, "941001", &err));
     iso_msg_get_str(&m, 2, s, sizeof s);
     GL_CHECK_STR("941001", s);
@@ -483,16 +483,16 @@ GL_TEST(printer_masks_and_withholds)
     }
     int n = iso_msg_print(&v->msg, 0, out, sizeof out);
     GL_CHECK(n > 0);
-    GL_CHECK(strstr(out, "mti=0200\n2=627410******0014\n") != NULL);
+    GL_CHECK(strstr(out, "mti=0200\n2=627410******0012\n") != NULL);
     GL_CHECK(strstr(out, "PB032(withheld)") != NULL);
-    GL_CHECK(strstr(out, "A912150391AB65A6") == NULL);
-    GL_CHECK(strstr(out, "6274100000000014") == NULL);
+    GL_CHECK(strstr(out, "7DAC9D6818CE3761") == NULL);
+    GL_CHECK(strstr(out, "6274100000000012") == NULL);
     n = iso_msg_print(&v->msg, 1, out, sizeof out);
-    GL_CHECK(strstr(out, "2=6274100000000014\n") != NULL);
-    GL_CHECK(strstr(out, "A912150391AB65A6") == NULL);
+    GL_CHECK(strstr(out, "2=6274100000000012\n") != NULL);
+    GL_CHECK(strstr(out, "7DAC9D6818CE3761") == NULL);
     n = iso_msg_print(&l->msg, 1, out, sizeof out);
     GL_CHECK(strstr(out, "52=(withheld)\n") != NULL);
-    GL_CHECK(strstr(out, "1B9C1845") == NULL);
+    GL_CHECK(strstr(out, "315729D4") == NULL);
     GL_CHECK(strstr(out, "64=0000000000000000\n") != NULL);
     /* Amounts and totals are not masked; free text is. */
     static struct iso_msg t;
