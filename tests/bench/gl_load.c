@@ -531,7 +531,8 @@ static int run_build(struct run *r, struct term *t, struct iso_msg *m)
     char v[16];
     uint8_t rnd[4];
     crypto_random(crypto_rng_fill, &g_rng, rnd, sizeof rnd);
-    uint32_t x = (uint32_t)(rnd[0] << 24 | rnd[1] << 16 | rnd[2] << 8 | rnd[3]);
+    uint32_t x = (uint32_t)rnd[0] << 24 | (uint32_t)rnd[1] << 16 |
+                 (uint32_t)rnd[2] << 8 | rnd[3];
     int pick = (int)(x % 100), op = OP_REDEEM, acc = 0;
     for (int i = 0; i < OP_N; i++) {
         acc += r->mix[i];

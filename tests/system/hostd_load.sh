@@ -7,10 +7,8 @@ source "$(dirname "$0")/hostd_lib.bash"
 
 hostd_setup || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 for i in $(seq 1 50); do hostd_term "$(printf 'LD%06d' "$i")" || break; done
-echo "# $(date +%T) provisioned" >&2
 hostd_start || { cat "$T/hostd.log"; echo "0 passed, 1 failed"; exit 1; }
 LOAD() { # gl-load run options
-  echo "# $(date +%T) gl-load run $*" >&2
   # shellcheck disable=SC2046
   "$B/gl-load" run $(COMMON) --tid-prefix LD --merchant M1 "$@"
 }
@@ -44,11 +42,19 @@ sleep 1
 wait "$LPID"
 n2=$(wc -l < "$T/appr2")
 check "approvals were received ($n2)" test "$n2" -gt 0
-missing=0
-while read -r id amount kind; do
-  got=$(sqlite3 "$GL_DB" "SELECT amount FROM transfer WHERE id = '$id'")
-  [ "$got" = "$amount" ] || { missing=$((missing + 1)); echo "missing: $kind $id $amount (ledger: '$got')"; }
-done < "$T/appr2"
+missing=$(python3 - "$GL_DB" "$T/appr2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+bad = 0
+for line in open(sys.argv[2]):
+    tid, amount, kind = line.split()
+    row = db.execute("SELECT amount FROM transfer WHERE id = ?", (tid,)).fetchone()
+    if row is None or row[0] != int(amount):
+        bad += 1
+        print("missing:", kind, tid, amount, row, file=sys.stderr)
+print(bad)
+PY
+)
 eq "every approval a client received is in the ledger" 0 "$missing"
 hostd_start || bad "restart"
 out=$(G ledger check); rc=$?
