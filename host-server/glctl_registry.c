@@ -44,7 +44,7 @@ const struct glctl_registry_cmd glctl_registry_cmds[] = {
     {"member", "list", "list members"},
     {"voucher", "issue",
      "issue vouchers: --product P --count N [--face A] [--member PHONE]"
-     " [--pin-file F] [--channel phone_bill|card|counter_cash]"},
+     " [--pin-file F] [--channel phone_bill|card|counter_cash] [--unfunded]"},
     {"voucher", "show", "show a voucher: NUMBER"},
     {"voucher", "freeze", "freeze a voucher: NUMBER"},
     {"voucher", "unfreeze", "unfreeze a voucher (clears a PIN lockout): NUMBER"},
@@ -72,14 +72,14 @@ struct gr_opts {
     int n;
     const char *pos[GR_MAX_POS];
     int npos;
-    int json, help, partial;
+    int json, help, partial, unfunded;
 };
 
 /* Options that take no value. */
 static int gr_is_flag(const char *name)
 {
     return strcmp(name, "json") == 0 || strcmp(name, "help") == 0 ||
-           strcmp(name, "partial") == 0;
+           strcmp(name, "partial") == 0 || strcmp(name, "unfunded") == 0;
 }
 
 static int gr_parse(int argc, char **argv, struct gr_opts *o)
@@ -104,6 +104,7 @@ static int gr_parse(int argc, char **argv, struct gr_opts *o)
             o->json |= strcmp(name, "json") == 0;
             o->help |= strcmp(name, "help") == 0;
             o->partial |= strcmp(name, "partial") == 0;
+            o->unfunded |= strcmp(name, "unfunded") == 0;
             continue;
         }
         if (o->n == GR_MAX_OPTS) {
@@ -887,6 +888,7 @@ static int gr_voucher_issue(struct gr_ctx *c)
             .channel = gr_opt(&c->o, "channel"),
             .member = gr_opt(&c->o, "member"),
             .pin = npins == 0 ? NULL : pins[npins == 1 ? 0 : i],
+            .unfunded = c->o.unfunded,
         };
         rc = registry_voucher_issue(&c->reg, &req, &v);
         if (rc != GL_OK) {
@@ -1113,7 +1115,9 @@ int glctl_registry_main(const char *group, int argc, char **argv)
         if (strcmp(cmd->command, "issue") == 0) {
             printf("  --pin-file F: PINs, one line for all vouchers or one "
                    "per voucher;\n  --pin-key FILE (or GL_PIN_KEY_FILE): the "
-                   "host's PIN hashing key\n");
+                   "host's PIN hashing key;\n  --unfunded: till cards, "
+                   "registered without value until a counter sale\n"
+                   "  activates them (processing code 900060)\n");
         }
         return 0;
     }
