@@ -123,7 +123,7 @@ fuzz: $(FUZZ_BINS) $(BUILD)/bin/gl-iso
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/giftlink
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/giftlink/
+	install -m 0644 docs/*.md etc/*.ini $(DESTDIR)$(PREFIX)/share/giftlink/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
