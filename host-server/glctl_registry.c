@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/platform_util.h>
+#include "crypto.h"
 
 #include "gl_err.h"
 #include "gl_log.h"
@@ -247,7 +247,7 @@ static int gr_open(struct gr_ctx *c, int need_key)
         if (rc != GL_OK || keylen < 16 || keylen > REGISTRY_PIN_KEY_MAX) {
             fprintf(stderr, "glctl: %s: PIN key must be 16..64 bytes\n",
                     keyfile);
-            mbedtls_platform_zeroize(key, sizeof key);
+            crypto_wipe(key, sizeof key);
             return 1;
         }
         rcfg.pin_key = key;
@@ -257,12 +257,12 @@ static int gr_open(struct gr_ctx *c, int need_key)
     if (rc != GL_OK) {
         fprintf(stderr, "glctl: %s: %s (%s)\n", db, gl_strerror(rc),
                 store_errmsg(&c->st));
-        mbedtls_platform_zeroize(key, sizeof key);
+        crypto_wipe(key, sizeof key);
         return 1;
     }
     ledger_init(&c->lg, &c->st, NULL);
     rc = registry_init(&c->reg, &c->lg, &rcfg);
-    mbedtls_platform_zeroize(key, sizeof key);
+    crypto_wipe(key, sizeof key);
     c->open = 1;
     if (rc != GL_OK) {
         return gr_fail("registry", rc);
@@ -848,7 +848,7 @@ static int gr_voucher_issue(struct gr_ctx *c)
                 snprintf(pins[npins++], sizeof pins[0], "%.15s", line);
             }
         }
-        mbedtls_platform_zeroize(line, sizeof line);
+        crypto_wipe(line, sizeof line);
         fclose(f);
         if (npins != 1 && npins != count) {
             fprintf(stderr,
@@ -903,7 +903,7 @@ static int gr_voucher_issue(struct gr_ctx *c)
     printf(c->o.json ? "]\n" : "");
     rc = rc == GL_OK ? 0 : gr_fail("voucher issue (nothing was issued)", rc);
 out:
-    mbedtls_platform_zeroize(pins, sizeof pins);
+    crypto_wipe(pins, sizeof pins);
     return rc;
 }
 

@@ -12,7 +12,7 @@ PACKAGES=(
   libmbedtls-dev libsqlite3-dev libnfc-dev libnfc-bin libserialport-dev
   libinih-dev
   # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
-  tshark wireshark-common valgrind socat sqlite3 xxd openssl
+  tshark wireshark-common valgrind socat sqlite3 xxd python3 openssl
   # receipt tests: render decoded barcodes (libzint) and scan them back (zbarimg)
   libzint-dev zbar-tools
 )

@@ -34,4 +34,8 @@ if command -v valgrind >/dev/null && [ -x "$build/bench/bench_iso" ]; then
     fi
   done
 fi
+# The host under load: 64 terminals over TLS for BENCH_SECONDS (default 60).
+if [ -x "$build/bin/gl-hostd" ] && [ -x "$build/bin/gl-load" ]; then
+  GL_BUILD=$PWD/$build bash tests/bench/hostd_bench.sh || status=1
+fi
 exit $status
