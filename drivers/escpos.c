@@ -110,7 +110,18 @@ static void put_korean(struct escpos_enc *e, const char *s, size_t n)
     size_t inleft = n;
     char *out;
     size_t outleft;
+    const uint8_t *conv;
 
+    /* C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) are control
+     * characters like those below 0x20; glibc's EUC-KR would pass them on
+     * as single bytes inside two-byte mode */
+    for (size_t i = 0; i + 1 < n; i++) {
+        if ((uint8_t)s[i] == 0xC2 && (uint8_t)s[i + 1] >= 0x80 &&
+            (uint8_t)s[i + 1] <= 0x9F) {
+            enc_fail(e, GL_EINVAL);
+            return;
+        }
+    }
     put(e, on, sizeof on);
     if (e->err != GL_OK) {
         return;
@@ -121,6 +132,18 @@ static void put_korean(struct escpos_enc *e, const char *s, size_t n)
     if (iconv(e->cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
         enc_fail(e, errno == E2BIG ? GL_ENOSPC : GL_PRN_CHARSET);
         return;
+    }
+    /* two-byte mode holds two-byte characters only (A1..FE pairs) */
+    conv = e->buf + e->len;
+    if (((uint8_t *)out - conv) % 2 != 0) {
+        enc_fail(e, GL_PRN_CHARSET);
+        return;
+    }
+    for (; conv < (uint8_t *)out; conv++) {
+        if (*conv < 0xA1 || *conv == 0xFF) {
+            enc_fail(e, GL_PRN_CHARSET);
+            return;
+        }
     }
     e->len = (size_t)((uint8_t *)out - e->buf);
     put(e, off, sizeof off);

@@ -38,8 +38,11 @@
  * once in escpos_enc_init() (iconv_open allocates; converting does not).
  * Hangul syllables outside KS X 1001's 2,350 give GL_PRN_CHARSET.
  *
- * Text must be printable: bytes below 0x20 other than '\n' are refused
- * (GL_EINVAL) so that no data (a gift message) can smuggle commands.
+ * Text must be printable: bytes below 0x20 other than '\n', DEL and the C1
+ * controls U+0080..U+009F are refused (GL_EINVAL) so that no data (a gift
+ * message) can smuggle commands; in two-byte mode only two-byte characters
+ * are sent (anything the converter would give as single bytes there is
+ * GL_PRN_CHARSET).
  */
 #ifndef ESCPOS_H
 #define ESCPOS_H

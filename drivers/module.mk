@@ -10,3 +10,10 @@ GL_LIB_SRCS += drivers/scanner.c drivers/magstripe.c drivers/irda.c \
 # nfc
 GL_LIB_SRCS += drivers/nfc_reader.c drivers/phone_wallet.c
 # end nfc
+
+# fuzz harnesses (tests/fuzz): driver sources each one links
+fuzz_scanner_FUZZ_SRCS += drivers/scanner.c hal/serial.c
+fuzz_magstripe_FUZZ_SRCS += drivers/magstripe.c hal/serial.c
+fuzz_irda_FUZZ_SRCS += drivers/irda.c hal/serial.c hal/clock.c
+fuzz_escpos_FUZZ_SRCS += drivers/escpos.c hal/serial.c
+# end fuzz harnesses

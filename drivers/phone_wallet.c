@@ -226,6 +226,7 @@ int phone_wallet_cryptogram(struct phone_wallet *w, uint64_t amount,
 {
     uint8_t c[5 + 22 + 1] = {CLA, INS_CRYPTOGRAM, 0x00, 0x00, 22};
     size_t blen;
+    uint32_t atc;
     int rc;
 
     memset(proof, 0, sizeof *proof);
@@ -247,9 +248,13 @@ int phone_wallet_cryptogram(struct phone_wallet *w, uint64_t amount,
     if (blen != 4 + PHONE_WALLET_CRYPTOGRAM_LEN) {
         return GL_DEV_BADFRAME;
     }
+    atc = (uint32_t)w->buf[0] << 24 | (uint32_t)w->buf[1] << 16 |
+          (uint32_t)w->buf[2] << 8 | w->buf[3];
+    if (atc == 0 || atc > PHONE_WALLET_ATC_MAX) {
+        return GL_DEV_BADFRAME; /* DE 48 AT could not carry it */
+    }
     memcpy(proof->number, w->selected_number, sizeof proof->number);
-    proof->atc = (uint32_t)w->buf[0] << 24 | (uint32_t)w->buf[1] << 16 |
-                 (uint32_t)w->buf[2] << 8 | w->buf[3];
+    proof->atc = atc;
     memcpy(proof->cryptogram, w->buf + 4, PHONE_WALLET_CRYPTOGRAM_LEN);
     return GL_OK;
 }

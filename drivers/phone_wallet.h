@@ -30,6 +30,8 @@
 #define PHONE_WALLET_TID_LEN 8
 #define PHONE_WALLET_CHALLENGE_LEN 8
 #define PHONE_WALLET_APDU_MAX 261
+/* The ATC goes to the host as DE 48 element AT, n 5: 1..99999. */
+#define PHONE_WALLET_ATC_MAX 99999u
 
 extern const uint8_t phone_wallet_aid[PHONE_WALLET_AID_LEN];
 
@@ -98,9 +100,11 @@ int phone_wallet_verify_pin(struct phone_wallet *w, int *tries_left);
 /*
  * GENERATE CRYPTOGRAM over amount (minor units, at most 12 digits),
  * terminal id (8 characters) and the terminal's challenge (8 random
- * bytes).  *proof filled on GL_OK.  Returns GL_OK, GL_DEV_PINREQUIRED,
- * GL_ERANGE (amount), GL_EINVAL (no voucher selected), GL_DEV_BADFRAME,
- * GL_DEV_CARDERR, transport errors.
+ * bytes).  *proof filled on GL_OK (zeroed otherwise).  Returns GL_OK,
+ * GL_DEV_PINREQUIRED, GL_ERANGE (amount), GL_EINVAL (no voucher
+ * selected), GL_DEV_BADFRAME (also an ATC of 0 or above
+ * PHONE_WALLET_ATC_MAX, which the link could not carry), GL_DEV_CARDERR
+ * (6A 81: the voucher's ATC is exhausted), transport errors.
  */
 int phone_wallet_cryptogram(struct phone_wallet *w, uint64_t amount,
                             const char tid[PHONE_WALLET_TID_LEN],

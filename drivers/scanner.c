@@ -65,6 +65,9 @@ static int framer_end_line(struct scanner_framer *f, struct scanner_code *code)
         }
         skip = 3;
     }
+    if (f->len == skip) {
+        goto out; /* the AIM prefix alone: an empty line, ignored */
+    }
     if (f->len - skip > f->cfg.max_line) {
         rc = GL_SCAN_TOOLONG;
         goto out;

@@ -14,8 +14,10 @@
  *    is dropped at its end with GL_SCAN_GARBAGE, a line longer than
  *    cfg.max_line with GL_SCAN_TOOLONG, a line without a valid AIM prefix
  *    (AIM on) or with a symbology not in cfg.aim_allow with
- *    GL_SCAN_SYMBOLOGY.  Empty lines are ignored.  The bytes after a dropped
- *    line are framed normally: one bad line never costs the next scan.
+ *    GL_SCAN_SYMBOLOGY.  Empty lines are ignored, and so (AIM on) is a line
+ *    holding only a valid prefix: a code has 1 to max_line characters.
+ *    The bytes after a dropped line are framed normally: one bad line
+ *    never costs the next scan.
  *  - scanner_voucher_check() decides, with no host request, whether a code
  *    is a voucher number: 16 digits whose last is the Luhn check digit.
  *    It returns GL_SCAN_LENGTH, GL_SCAN_NONDIGIT or GL_SCAN_CHECKDIGIT (in

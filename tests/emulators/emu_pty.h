@@ -92,4 +92,13 @@ void emu_pty_discard_input(struct emu_pty *pty);
  */
 int emu_pty_serial_path(const char *link, char *out, size_t cap);
 
+/*
+ * For the emulator programs' loops (gl-emu): blocks SIGTERM and SIGINT in
+ * the calling thread, and so in the threads it starts afterwards (call it
+ * first), and returns a signalfd (close-on-exec, non-blocking) that becomes
+ * readable when one arrives, so that the loop ends through its clean-up
+ * (link and socket removed).  -1 on failure (errno set).
+ */
+int emu_pty_term_fd(void);
+
 #endif /* EMU_PTY_H */

@@ -185,12 +185,14 @@ int escpos_decode(const uint8_t *p, size_t n, char *outbuf, size_t cap,
     int rc = GL_OK;
 
     *bad_at = 0;
-    if (cap > 0) {
-        outbuf[0] = '\0';
-    }
     if (cd == (iconv_t)-1) {
         return GL_ENOTSUP;
     }
+    if (cap == 0) {
+        iconv_close(cd);
+        return GL_ENOSPC; /* not even room for the NUL */
+    }
+    outbuf[0] = '\0';
     while (i < n && !o.err) {
         size_t len = 0;
         const uint8_t *c = p + i;

@@ -35,7 +35,8 @@ int escpos_decode_is_status(const uint8_t *p, size_t len, int *n);
 /*
  * Decodes p[0..n) into out[cap] (NUL-terminated).  Returns GL_OK,
  * GL_DEV_BADFRAME for an unknown command, a truncated command or bad
- * EUC-KR (*bad_at = its offset), GL_ENOSPC when out is too small.
+ * EUC-KR (*bad_at = its offset), GL_ENOSPC when out is too small (out
+ * then holds the items that fit; nothing at all when cap is 0).
  */
 int escpos_decode(const uint8_t *p, size_t n, char *out, size_t cap,
                   size_t *bad_at);

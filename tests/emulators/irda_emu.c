@@ -1,11 +1,9 @@
 /*
  * irda_emu.c - a phone on an IrDA adapter: the secondary station of the
- * link of drivers/irda.h, holding a wallet that answers the same APDUs as
- * the NFC phone of pn532_emu.c (docs/phone-wallet.md): SELECT of the wallet
- * AID, LIST VOUCHERS (80 10), SELECT VOUCHER (80 12), VERIFY PIN ON PHONE
- * (80 20, the PIN the customer typed on the phone), GENERATE CRYPTOGRAM
- * (80 30: ATC + 1, then AES-CMAC under the voucher key of 22 bytes of
- * terminal data || ATC; answer ATC || first 8 MAC bytes).
+ * link of drivers/irda.h, holding the same wallet as the NFC phone of
+ * pn532_emu.c (wallet_emu.h, docs/phone-wallet.md).  The wallet's APDUs
+ * travel in I-frames; VERIFY PIN ON PHONE can be held for `think` polls
+ * while the customer types.
  *
  * A repeated I-frame (same Ns) is answered with the last reply again and
  * never runs its APDU twice, so no retry moves the counter twice.
@@ -14,34 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "gl_err.h"
 #include "irda.h"
 #include "serial_emu.h"
-
-#define MAX_VOUCHERS 16
-#define LIST_PAGE 8
-
-static const uint8_t WALLET_AID[] = {0xF0, 0x47, 0x4C, 0x57, 0x41,
-                                     0x4C, 0x4C, 0x45, 0x54};
-
-struct voucher {
-    uint8_t bcd[8];
-    uint16_t product;
-    uint32_t balance;
-    int nopin;
-    uint8_t key[16];
-    uint32_t atc;
-};
+#include "wallet_emu.h"
 
 struct irda_dev {
-    /* wallet */
-    int have_wallet;
-    struct voucher v[MAX_VOUCHERS];
-    int nv;
-    char pin[16], entered[16];
-    int tries, max_tries;
-    int app, cur, pin_ok;
+    struct wallet_emu wallet;
     unsigned apdus; /* APDUs run (not repeats) */
     /* link */
     struct irda_deframer df;
@@ -58,124 +35,6 @@ struct irda_dev {
     size_t last_len;
     unsigned frames_bad;
 };
-
-static size_t sw(uint8_t *r, size_t o, uint16_t s)
-{
-    r[o] = (uint8_t)(s >> 8);
-    r[o + 1] = (uint8_t)s;
-    return o + 2;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static size_t wallet_apdu(struct irda_dev *t, const uint8_t *c, size_t n,
-                          uint8_t *r)
-{
-    if (n < 4) {
-        return sw(r, 0, 0x6700);
-    }
-    if (c[0] == 0x00 && c[1] == 0xA4 && c[2] == 0x04) {
-        if (t->have_wallet && n >= 5 + sizeof WALLET_AID &&
-            c[4] == sizeof WALLET_AID &&
-            memcmp(c + 5, WALLET_AID, sizeof WALLET_AID) == 0) {
-            t->app = 1;
-            t->cur = -1;
-            t->pin_ok = 0;
-            r[0] = 0x01;
-            r[1] = (uint8_t)t->nv;
-            return sw(r, 2, 0x9000);
-        }
-        return sw(r, 0, 0x6A82);
-    }
-    if (c[0] != 0x80) {
-        return sw(r, 0, c[0] == 0x00 ? 0x6D00 : 0x6E00);
-    }
-    if (!t->app) {
-        return sw(r, 0, 0x6985);
-    }
-    switch (c[1]) {
-    case 0x10: { /* LIST VOUCHERS */
-        int start = c[2], cnt = 0;
-        size_t o = 1;
-        if (start > t->nv) {
-            return sw(r, 0, 0x6A83);
-        }
-        for (int i = start; i < t->nv && cnt < LIST_PAGE; i++, cnt++) {
-            const struct voucher *v = &t->v[i];
-            r[o++] = (uint8_t)i;
-            memcpy(r + o, v->bcd, 8);
-            o += 8;
-            r[o++] = (uint8_t)(v->product >> 8);
-            r[o++] = (uint8_t)v->product;
-            put32(r + o, v->balance);
-            o += 4;
-            r[o++] = v->nopin ? 0x00 : 0x01;
-        }
-        r[0] = (uint8_t)cnt;
-        return sw(r, o, start + cnt < t->nv ? 0x6310 : 0x9000);
-    }
-    case 0x12: /* SELECT VOUCHER */
-        if (c[2] >= t->nv) {
-            return sw(r, 0, 0x6A83);
-        }
-        t->cur = c[2];
-        t->pin_ok = 0;
-        return sw(r, 0, 0x9000);
-    case 0x20: /* VERIFY PIN ON PHONE */
-        if (t->cur < 0) {
-            return sw(r, 0, 0x6985);
-        }
-        if (t->v[t->cur].nopin) {
-            t->pin_ok = 1;
-            return sw(r, 0, 0x9000);
-        }
-        if (t->tries <= 0) {
-            return sw(r, 0, 0x6983);
-        }
-        if (strcmp(t->entered, t->pin) == 0) {
-            t->tries = t->max_tries;
-            t->pin_ok = 1;
-            return sw(r, 0, 0x9000);
-        }
-        t->tries--;
-        return sw(r, 0, t->tries == 0 ? 0x6983 : (uint16_t)(0x63C0 | t->tries));
-    case 0x30: { /* GENERATE CRYPTOGRAM */
-        struct voucher *v;
-        uint8_t msg[26], mac[CRYPTO_CMAC_LEN];
-        if (t->cur < 0) {
-            return sw(r, 0, 0x6985);
-        }
-        v = &t->v[t->cur];
-        if (!v->nopin && !t->pin_ok) {
-            return sw(r, 0, 0x6982);
-        }
-        if (n < 5 + 22 || c[4] != 22) {
-            return sw(r, 0, 0x6700);
-        }
-        if (v->atc == 0xFFFFFFFFu) {
-            return sw(r, 0, 0x6A81);
-        }
-        v->atc++;
-        memcpy(msg, c + 5, 22);
-        put32(msg + 22, v->atc);
-        if (crypto_cmac_aes(v->key, 16, msg, sizeof msg, mac) != GL_OK) {
-            return sw(r, 0, 0x6F00);
-        }
-        t->pin_ok = 0; /* one PIN per cryptogram */
-        put32(r, v->atc);
-        memcpy(r + 4, mac, 8);
-        return sw(r, 12, 0x9000);
-    }
-    default:
-        return sw(r, 0, 0x6D00);
-    }
-}
 
 /* ---- the link ------------------------------------------------------------ */
 
@@ -280,7 +139,7 @@ static void phone_frame(struct semu *e)
         d->vs = d->vr = 0;
         d->pending = 0;
         d->last_len = 0;
-        d->app = 0;
+        wallet_emu_reset_session(&d->wallet);
         put_le32(info, d->dev_addr);
         put_le32(info + 4, d->peer_addr);
         phone_send(e, IRDA_UA | IRDA_PF, info, sizeof info, fails);
@@ -313,7 +172,8 @@ static void phone_frame(struct semu *e)
             return;
         }
         d->vr = (d->vr + 1) & 7;
-        d->resp_len = wallet_apdu(d, f->info, f->len, d->resp);
+        (void)wallet_emu_apdu(&d->wallet, f->info, f->len, d->resp,
+                              sizeof d->resp, &d->resp_len);
         d->apdus++;
         if (f->len >= 2 && f->info[0] == 0x80 && f->info[1] == 0x20 &&
             d->think > 0) {
@@ -356,130 +216,23 @@ static void irda_rx(struct semu *e, const uint8_t *p, size_t n)
 
 /* ---- control ------------------------------------------------------------- */
 
-static int parse_hex(const char *s, uint8_t *out, size_t cap, size_t *n)
+/* The IrDA phone's own option of the "phone" line: addr=<hex>, its device
+ * address. */
+static int phone_option(void *ctx, const char *tok)
 {
-    size_t len = strlen(s);
-    if (len % 2 != 0 || len / 2 > cap) {
-        return -1;
-    }
-    for (size_t i = 0; i < len / 2; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-            return -1;
-        }
-        out[i] = (uint8_t)v;
-    }
-    *n = len / 2;
-    return 0;
-}
+    struct irda_dev *d = ctx;
+    char *end = NULL;
+    unsigned long v;
 
-static int digits_ok(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max) {
+    if (strncmp(tok, "addr=", 5) != 0) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
+    v = strtoul(tok + 5, &end, 16);
+    if (end == tok + 5 || *end != '\0' || v > 0xFFFFFFFFul) {
+        return -1;
     }
+    d->dev_addr = (uint32_t)v;
     return 1;
-}
-
-static void to_bcd(const char *digits, uint8_t out[8])
-{
-    memset(out, 0, 8);
-    for (size_t i = 0; i < 16 && digits[i]; i++) {
-        uint8_t dd = (uint8_t)(digits[i] - '0');
-        out[i / 2] |= (uint8_t)(i % 2 ? dd : dd << 4);
-    }
-}
-
-/* Per-voucher key: AES-CMAC(IMK, 01 "GLWALLET" 00 number-BCD(8) 00 80). */
-static int derive_key(const uint8_t imk[16], const uint8_t bcd[8],
-                      uint8_t key[16])
-{
-    uint8_t m[20];
-    m[0] = 0x01;
-    memcpy(m + 1, "GLWALLET", 8);
-    m[9] = 0x00;
-    memcpy(m + 10, bcd, 8);
-    m[18] = 0x00;
-    m[19] = 0x80;
-    return crypto_cmac_aes(imk, 16, m, sizeof m, key);
-}
-
-static int cmd_phone(struct irda_dev *d, char *args, char *reply, size_t cap)
-{
-    uint8_t imk[16];
-    size_t n = 0;
-    int have_imk = 0;
-    char *save = NULL;
-    uint32_t atc = 0;
-
-    d->nv = 0;
-    d->pin[0] = '\0';
-    d->max_tries = 3;
-    d->tries = -1;
-    for (char *tok = strtok_r(args, " ", &save); tok != NULL;
-         tok = strtok_r(NULL, " ", &save)) {
-        if (strncmp(tok, "imk=", 4) == 0) {
-            if (parse_hex(tok + 4, imk, sizeof imk, &n) != 0 || n != 16) {
-                snprintf(reply, cap, "err imk");
-                return GL_EINVAL;
-            }
-            have_imk = 1;
-        } else if (strncmp(tok, "pin=", 4) == 0 && digits_ok(tok + 4, 4, 12)) {
-            snprintf(d->pin, sizeof d->pin, "%s", tok + 4);
-            snprintf(d->entered, sizeof d->entered, "%s", tok + 4);
-        } else if (strncmp(tok, "tries=", 6) == 0) {
-            d->tries = atoi(tok + 6);
-        } else if (strncmp(tok, "atc=", 4) == 0) {
-            atc = (uint32_t)strtoul(tok + 4, NULL, 10);
-        } else if (strncmp(tok, "addr=", 5) == 0) {
-            d->dev_addr = (uint32_t)strtoul(tok + 5, NULL, 16);
-        } else if (strncmp(tok, "voucher=", 8) == 0 && d->nv < MAX_VOUCHERS) {
-            struct voucher *v = &d->v[d->nv];
-            char num[24] = "", flag[8] = "";
-            unsigned prod = 0;
-            unsigned long bal = 0;
-            int k = sscanf(tok + 8, "%23[0-9],%u,%lu,%7s", num, &prod, &bal,
-                           flag);
-            if (k < 3 || !digits_ok(num, 16, 16)) {
-                snprintf(reply, cap, "err voucher");
-                return GL_EINVAL;
-            }
-            memset(v, 0, sizeof *v);
-            to_bcd(num, v->bcd);
-            v->product = (uint16_t)prod;
-            v->balance = (uint32_t)bal;
-            v->nopin = k == 4 && strcmp(flag, "nopin") == 0;
-            d->nv++;
-        } else {
-            snprintf(reply, cap, "err %s", tok);
-            return GL_EINVAL;
-        }
-    }
-    if (!have_imk || d->pin[0] == '\0') {
-        snprintf(reply, cap, "err need imk= and pin=");
-        return GL_EINVAL;
-    }
-    for (int i = 0; i < d->nv; i++) {
-        d->v[i].atc = atc;
-        if (derive_key(imk, d->v[i].bcd, d->v[i].key) != GL_OK) {
-            snprintf(reply, cap, "err crypto");
-            return GL_EINVAL;
-        }
-    }
-    if (d->tries < 0) {
-        d->tries = d->max_tries;
-    }
-    d->have_wallet = 1;
-    d->app = 0;
-    d->cur = -1;
-    snprintf(reply, cap, "ok phone vouchers=%d", d->nv);
-    return GL_OK;
 }
 
 static int irda_cmd(struct semu *e, const char *verb, char *args, char *reply,
@@ -488,14 +241,11 @@ static int irda_cmd(struct semu *e, const char *verb, char *args, char *reply,
     struct irda_dev *d = e->dev;
 
     if (strcmp(verb, "phone") == 0) {
-        return cmd_phone(d, args, reply, cap);
+        return wallet_emu_setup(&d->wallet, args, phone_option, d, reply,
+                                cap);
     }
     if (strcmp(verb, "enter") == 0) {
-        if (!digits_ok(args, 0, 15)) {
-            snprintf(reply, cap, "err enter <digits>");
-            return GL_EINVAL;
-        }
-        snprintf(d->entered, sizeof d->entered, "%s", args);
+        return wallet_emu_enter(&d->wallet, args, reply, cap);
     } else if (strcmp(verb, "think") == 0) {
         d->think = atoi(args);
     } else if (strcmp(verb, "refuse") == 0) {
@@ -510,12 +260,9 @@ static int irda_cmd(struct semu *e, const char *verb, char *args, char *reply,
 static void irda_stats(struct semu *e, char *out, size_t cap)
 {
     struct irda_dev *d = e->dev;
-    uint32_t atc = 0;
-    if (d->nv > 0) {
-        atc = d->v[d->cur >= 0 ? d->cur : 0].atc;
-    }
     snprintf(out, cap, " connected=%d apdus=%u atc=%u tries=%d bad=%u",
-             d->conn != 0, d->apdus, (unsigned)atc, d->tries, d->frames_bad);
+             d->conn != 0, d->apdus, (unsigned)wallet_emu_atc(&d->wallet),
+             d->wallet.tries, d->frames_bad);
 }
 
 static const struct semu_dev_ops irda_ops = {
@@ -532,7 +279,7 @@ struct semu *semu_irda_new(void)
         struct irda_dev *d = e->dev;
         irda_deframer_init(&d->df);
         d->dev_addr = 0x50484F4Eu; /* "PHON" */
-        d->cur = -1;
+        wallet_emu_init(&d->wallet);
     }
     return e;
 }

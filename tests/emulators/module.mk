@@ -2,7 +2,9 @@
 # Each emulator keeps its lines in its own block below.
 
 # pn532
-test_nfc_EXTRA := tests/emulators/pn532_emu.c tests/emulators/emu_pty.c
+# (the phone's wallet, wallet_emu.c, is shared with the IrDA phone)
+test_nfc_EXTRA := tests/emulators/pn532_emu.c tests/emulators/wallet_emu.c \
+                  tests/emulators/emu_pty.c
 # end pn532
 
 # serial devices
@@ -13,7 +15,8 @@ GL_INCLUDES += -Itests/emulators
 SEMU_SRCS := tests/emulators/serial_emu.c tests/emulators/scanner_emu.c \
              tests/emulators/magstripe_emu.c tests/emulators/irda_emu.c \
              tests/emulators/printer_emu.c tests/emulators/escpos_decode.c \
-             tests/emulators/emu_pty.c hal/pty_ioctl.c
+             tests/emulators/wallet_emu.c tests/emulators/emu_pty.c \
+             hal/pty_ioctl.c
 GL_PROGS += gl-emu
 gl-emu_SRCS := tests/emulators/gl_emu.c tests/emulators/pn532_emu.c $(SEMU_SRCS)
 test_scanner_EXTRA := $(SEMU_SRCS)
@@ -22,4 +25,7 @@ test_irda_EXTRA := $(SEMU_SRCS)
 test_escpos_EXTRA := $(SEMU_SRCS)
 # the receipt test renders decoded bar codes with libzint (zbarimg reads them)
 $(BUILD)/tests/test_escpos: LDLIBS += -lzint
+# fuzz harnesses (tests/fuzz) of emulator code; the driver sources they
+# link are listed in drivers/module.mk
+fuzz_escpos_FUZZ_SRCS += tests/emulators/escpos_decode.c
 # end serial devices

@@ -1,6 +1,6 @@
 /*
  * pn532_emu.c - a PN532 on a pty for libnfc.  Contract in pn532_emu.h;
- * the phone wallet it plays is specified in docs/phone-wallet.md.
+ * the phone wallet it plays is wallet_emu.h (docs/phone-wallet.md).
  */
 #include "pn532_emu.h"
 
@@ -16,34 +16,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "emu_pty.h"
 #include "gl_err.h"
+#include "wallet_emu.h"
 
-#define MAX_VOUCHERS 16
-#define LIST_PAGE 8
 #define MAX_REGS 64
 
 enum tg_kind { TG_NONE = 0, TG_CARD = 1, TG_PHONE = 2 };
 enum fail_kind { F_ERROR, F_NACK, F_BADSUM, F_NOISE, F_SILENT, F_GONE };
 
 static const uint8_t NDEF_AID[] = {0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01};
-static const uint8_t WALLET_AID[] = {0xF0, 0x47, 0x4C, 0x57, 0x41,
-                                     0x4C, 0x4C, 0x45, 0x54};
 static const uint8_t ACK[] = {0x00, 0x00, 0xFF, 0x00, 0xFF, 0x00};
 static const uint8_t NACK[] = {0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00};
 static const uint8_t ERRFRAME[] = {0x00, 0x00, 0xFF, 0x01,
                                    0xFF, 0x7F, 0x81, 0x00};
-
-struct voucher {
-    char number[24];
-    uint8_t bcd[8];
-    uint16_t product;
-    uint32_t balance;
-    int nopin;
-    uint8_t key[16];
-    uint32_t atc;
-};
 
 struct target {
     enum tg_kind kind;
@@ -56,15 +42,8 @@ struct target {
     size_t ndef_len;
     int t4_app;
     int file; /* 0 none, 1 CC, 2 NDEF */
-    /* phone */
-    struct voucher v[MAX_VOUCHERS];
-    int nv;
-    char pin[16];
-    char entered[16];
-    int tries, max_tries;
-    int app;
-    int cur;
-    int pin_ok;
+    /* phone (docs/phone-wallet.md) */
+    struct wallet_emu wallet;
 };
 
 struct emu_pn532 {
@@ -151,9 +130,7 @@ static void card_reset_session(struct target *t)
 {
     t->t4_app = 0;
     t->file = 0;
-    t->app = 0;
-    t->cur = -1;
-    t->pin_ok = 0;
+    wallet_emu_reset_session(&t->wallet);
 }
 
 /* Type 4 tag: NDEF application, CC file E103, NDEF file E104. */
@@ -206,115 +183,6 @@ static size_t card_apdu(struct target *t, const uint8_t *c, size_t n,
         return sw(r, le, 0x9000);
     }
     return sw(r, 0, 0x6D00);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static size_t phone_apdu(struct target *t, const uint8_t *c, size_t n,
-                         uint8_t *r)
-{
-    if (n < 4) {
-        return sw(r, 0, 0x6700);
-    }
-    if (c[0] == 0x00 && c[1] == 0xA4 && c[2] == 0x04) {
-        if (n >= 5 + sizeof WALLET_AID && c[4] == sizeof WALLET_AID &&
-            memcmp(c + 5, WALLET_AID, sizeof WALLET_AID) == 0) {
-            card_reset_session(t);
-            t->app = 1;
-            r[0] = 0x01;
-            r[1] = (uint8_t)t->nv;
-            return sw(r, 2, 0x9000);
-        }
-        return sw(r, 0, 0x6A82);
-    }
-    if (c[0] != 0x80) {
-        return sw(r, 0, c[0] == 0x00 ? 0x6D00 : 0x6E00);
-    }
-    if (!t->app) {
-        return sw(r, 0, 0x6985);
-    }
-    switch (c[1]) {
-    case 0x10: { /* LIST VOUCHERS */
-        int start = c[2], cnt = 0;
-        size_t o = 1;
-        if (start > t->nv) {
-            return sw(r, 0, 0x6A83);
-        }
-        for (int i = start; i < t->nv && cnt < LIST_PAGE; i++, cnt++) {
-            const struct voucher *v = &t->v[i];
-            r[o++] = (uint8_t)i;
-            memcpy(r + o, v->bcd, 8);
-            o += 8;
-            r[o++] = (uint8_t)(v->product >> 8);
-            r[o++] = (uint8_t)v->product;
-            put32(r + o, v->balance);
-            o += 4;
-            r[o++] = v->nopin ? 0x00 : 0x01;
-        }
-        r[0] = (uint8_t)cnt;
-        return sw(r, o, start + cnt < t->nv ? 0x6310 : 0x9000);
-    }
-    case 0x12: /* SELECT VOUCHER */
-        if (c[2] >= t->nv) {
-            return sw(r, 0, 0x6A83);
-        }
-        t->cur = c[2];
-        t->pin_ok = 0;
-        return sw(r, 0, 0x9000);
-    case 0x20: /* VERIFY PIN ON PHONE */
-        if (t->cur < 0) {
-            return sw(r, 0, 0x6985);
-        }
-        if (t->v[t->cur].nopin) {
-            t->pin_ok = 1;
-            return sw(r, 0, 0x9000);
-        }
-        if (t->tries <= 0) {
-            return sw(r, 0, 0x6983);
-        }
-        if (strcmp(t->entered, t->pin) == 0) {
-            t->tries = t->max_tries;
-            t->pin_ok = 1;
-            return sw(r, 0, 0x9000);
-        }
-        t->tries--;
-        return sw(r, 0, t->tries == 0 ? 0x6983 : (uint16_t)(0x63C0 | t->tries));
-    case 0x30: { /* GENERATE CRYPTOGRAM */
-        struct voucher *v;
-        uint8_t msg[26], mac[CRYPTO_CMAC_LEN];
-        if (t->cur < 0) {
-            return sw(r, 0, 0x6985);
-        }
-        v = &t->v[t->cur];
-        if (!v->nopin && !t->pin_ok) {
-            return sw(r, 0, 0x6982);
-        }
-        if (n < 5 + 22 || c[4] != 22) {
-            return sw(r, 0, 0x6700);
-        }
-        if (v->atc == 0xFFFFFFFFu) {
-            return sw(r, 0, 0x6A81);
-        }
-        v->atc++;
-        memcpy(msg, c + 5, 22);
-        put32(msg + 22, v->atc);
-        if (crypto_cmac_aes(v->key, 16, msg, sizeof msg, mac) != GL_OK) {
-            return sw(r, 0, 0x6F00);
-        }
-        t->pin_ok = 0; /* one PIN per cryptogram */
-        put32(r, v->atc);
-        memcpy(r + 4, mac, 8);
-        return sw(r, 12, 0x9000);
-    }
-    default:
-        return sw(r, 0, 0x6D00);
-    }
 }
 
 /* ---- chip commands --------------------------------------------------------- */
@@ -501,8 +369,14 @@ static void chip_command(struct emu_pn532 *e, const uint8_t *d, size_t n)
             break;
         }
         r[o++] = 0x00;
-        o += e->tg.kind == TG_PHONE ? phone_apdu(&e->tg, a + 1, na - 1, r + o)
-                                    : card_apdu(&e->tg, a + 1, na - 1, r + o);
+        if (e->tg.kind == TG_PHONE) {
+            size_t rl = 0;
+            (void)wallet_emu_apdu(&e->tg.wallet, a + 1, na - 1, r + o,
+                                  sizeof r - o, &rl);
+            o += rl;
+        } else {
+            o += card_apdu(&e->tg, a + 1, na - 1, r + o);
+        }
         break;
     case 0x42: /* InCommunicateThru (presence check R(NAK)) */
         /* Only an ISO-DEP R(NAK) has an answer; raw frames of other
@@ -682,105 +556,33 @@ static void build_ndef(struct target *t, const char *number, int text)
     memcpy(t->cc, cc, sizeof cc);
 }
 
-static void to_bcd(const char *digits, uint8_t out[8])
-{
-    memset(out, 0, 8);
-    for (size_t i = 0; i < 16 && digits[i]; i++) {
-        uint8_t d = (uint8_t)(digits[i] - '0');
-        out[i / 2] |= (uint8_t)(i % 2 ? d : d << 4);
-    }
-}
-
-/* Per-voucher key of docs/phone-wallet.md: AES-CMAC(IMK, 01 "GLWALLET" 00
- * number-BCD(8) 00 80). */
-static int derive_key(const uint8_t imk[16], const uint8_t bcd[8],
-                      uint8_t key[16])
-{
-    uint8_t m[20];
-    m[0] = 0x01;
-    memcpy(m + 1, "GLWALLET", 8);
-    m[9] = 0x00;
-    memcpy(m + 10, bcd, 8);
-    m[18] = 0x00;
-    m[19] = 0x80;
-    return crypto_cmac_aes(imk, 16, m, sizeof m, key);
-}
-
+/* "tap phone <uid> <wallet options>": a phone holding the wallet of
+ * wallet_emu.h in the field. */
 static int cmd_tap_phone(struct emu_pn532 *e, char *args, char *reply,
                          size_t cap)
 {
     struct target t;
-    uint8_t imk[16];
-    size_t n = 0;
-    int have_imk = 0;
     char *save = NULL;
     char *tok = strtok_r(args, " ", &save);
+    int rc;
 
     memset(&t, 0, sizeof t);
     t.kind = TG_PHONE;
-    t.max_tries = 3;
-    t.tries = -1;
+    wallet_emu_init(&t.wallet);
     if (tok == NULL || parse_hex(tok, t.uid, sizeof t.uid, &t.uid_len) != 0) {
         snprintf(reply, cap, "err uid");
         return GL_EINVAL;
     }
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (strncmp(tok, "imk=", 4) == 0) {
-            if (parse_hex(tok + 4, imk, sizeof imk, &n) != 0 || n != 16) {
-                snprintf(reply, cap, "err imk");
-                return GL_EINVAL;
-            }
-            have_imk = 1;
-        } else if (strncmp(tok, "pin=", 4) == 0 && digits_ok(tok + 4, 4, 12)) {
-            snprintf(t.pin, sizeof t.pin, "%s", tok + 4);
-            snprintf(t.entered, sizeof t.entered, "%s", tok + 4);
-        } else if (strncmp(tok, "tries=", 6) == 0) {
-            t.tries = atoi(tok + 6);
-        } else if (strncmp(tok, "atc=", 4) == 0) {
-            uint32_t atc = (uint32_t)strtoul(tok + 4, NULL, 10);
-            for (int i = 0; i < MAX_VOUCHERS; i++) {
-                t.v[i].atc = atc;
-            }
-        } else if (strncmp(tok, "voucher=", 8) == 0 && t.nv < MAX_VOUCHERS) {
-            struct voucher *v = &t.v[t.nv];
-            char num[24] = "", flag[8] = "";
-            unsigned prod = 0;
-            unsigned long bal = 0;
-            int k = sscanf(tok + 8, "%23[0-9],%u,%lu,%7s", num, &prod, &bal,
-                           flag);
-            if (k < 3 || !digits_ok(num, 16, 16)) {
-                snprintf(reply, cap, "err voucher");
-                return GL_EINVAL;
-            }
-            snprintf(v->number, sizeof v->number, "%s", num);
-            to_bcd(num, v->bcd);
-            v->product = (uint16_t)prod;
-            v->balance = (uint32_t)bal;
-            v->nopin = k == 4 && strcmp(flag, "nopin") == 0;
-            t.nv++;
-        } else {
-            snprintf(reply, cap, "err %s", tok);
-            return GL_EINVAL;
-        }
+    rc = wallet_emu_setup(&t.wallet, save != NULL ? save : (char *)"", NULL,
+                          NULL, reply, cap);
+    if (rc == GL_OK) {
+        card_reset_session(&t);
+        wallet_emu_clear(&e->tg.wallet);
+        e->tg = t;
+        e->present = 1;
     }
-    if (!have_imk || t.pin[0] == '\0') {
-        snprintf(reply, cap, "err need imk= and pin=");
-        return GL_EINVAL;
-    }
-    for (int i = 0; i < t.nv; i++) {
-        if (derive_key(imk, t.v[i].bcd, t.v[i].key) != GL_OK) {
-            snprintf(reply, cap, "err crypto");
-            return GL_EINVAL;
-        }
-    }
-    if (t.tries < 0) {
-        t.tries = t.max_tries;
-    }
-    card_reset_session(&t);
-    e->tg = t;
-    e->present = 1;
-    snprintf(reply, cap, "ok phone vouchers=%d", t.nv);
-    return GL_OK;
+    wallet_emu_clear(&t.wallet);
+    return rc;
 }
 
 static int apply_command(struct emu_pn532 *e, const char *line, char *reply,
@@ -820,6 +622,7 @@ static int apply_command(struct emu_pn532 *e, const char *line, char *reply,
             }
             build_ndef(&t, num, opt != NULL && strcmp(opt, "text") == 0);
             card_reset_session(&t);
+            wallet_emu_clear(&e->tg.wallet);
             e->tg = t;
             e->present = 1;
             if (e->pending_list) {
@@ -837,9 +640,7 @@ static int apply_command(struct emu_pn532 *e, const char *line, char *reply,
         char *val = strtok_r(NULL, " ", &save);
         if (sub != NULL && strcmp(sub, "enter") == 0 && val != NULL &&
             e->tg.kind == TG_PHONE) {
-            snprintf(e->tg.entered, sizeof e->tg.entered, "%s", val);
-            snprintf(reply, cap, "ok");
-            return GL_OK;
+            return wallet_emu_enter(&e->tg.wallet, val, reply, cap);
         }
         snprintf(reply, cap, "err phone enter <digits> (with a phone)");
         return GL_EINVAL;
@@ -898,12 +699,11 @@ static int apply_command(struct emu_pn532 *e, const char *line, char *reply,
     }
     if (strcmp(w, "stats") == 0) {
         unsigned atc = 0;
-        if (e->tg.kind == TG_PHONE && e->tg.nv > 0) {
-            int i = e->tg.cur >= 0 ? e->tg.cur : 0;
-            atc = e->tg.v[i].atc;
+        if (e->tg.kind == TG_PHONE) {
+            atc = (unsigned)wallet_emu_atc(&e->tg.wallet);
         }
         snprintf(reply, cap, "ok ops=%u card=%d atc=%u tries=%d", e->ops,
-                 e->present, atc, e->tg.tries);
+                 e->present, atc, e->tg.wallet.tries);
         return GL_OK;
     }
     snprintf(reply, cap, "err unknown command");
@@ -1111,7 +911,7 @@ int emu_pn532_main(int argc, char **argv)
 {
     const char *link = NULL, *control = NULL;
     struct emu_pn532 *e = NULL;
-    int lfd = -1, status = 1, done = 0;
+    int lfd = -1, sfd = -1, status = 1, done = 0;
     struct linebuf in = {.fd = 0}, cl = {.fd = -1};
 
     for (int i = 1; i < argc; i++) {
@@ -1127,6 +927,11 @@ int emu_pn532_main(int argc, char **argv)
     if (link == NULL) {
         fprintf(stderr, "usage: pn532 --link PATH [--control SOCKET]\n");
         return 2;
+    }
+    sfd = emu_pty_term_fd();
+    if (sfd < 0) {
+        fprintf(stderr, "pn532: signalfd: %s\n", strerror(errno));
+        goto out;
     }
     e = emu_pn532_new();
     if (e == NULL || emu_pn532_start(e, link) != GL_OK) {
@@ -1151,9 +956,10 @@ int emu_pn532_main(int argc, char **argv)
     printf("pn532 ready %s\n", emu_pn532_connstring(e));
     fflush(stdout);
     while (!done) {
-        struct pollfd p[3];
-        int np = 0, r;
+        struct pollfd p[4];
+        int np = 1, r;
         int i_in = -1, i_l = -1, i_c = -1;
+        p[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
         if (in.fd >= 0) {
             i_in = np;
             p[np++] = (struct pollfd){.fd = in.fd, .events = POLLIN};
@@ -1166,15 +972,15 @@ int emu_pn532_main(int argc, char **argv)
             i_c = np;
             p[np++] = (struct pollfd){.fd = cl.fd, .events = POLLIN};
         }
-        if (np == 0) {
-            break;
+        if (np == 1) {
+            break; /* nothing left to serve */
         }
         r = poll(p, (nfds_t)np, -1);
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r < 0) {
-            break;
+        if (r < 0 || p[0].revents) {
+            break; /* SIGTERM / SIGINT: clean up and end */
         }
         if (i_in >= 0 && p[i_in].revents) {
             int s = serve_lines(e, &in, 1);
@@ -1207,5 +1013,8 @@ out:
         (void)unlink(control);
     }
     emu_pn532_free(e);
+    if (sfd >= 0) {
+        close(sfd);
+    }
     return status;
 }

@@ -16,9 +16,11 @@
  *                                        NDEF file holds <number> in an
  *                                        external record giftlink.org:member
  *                                        (or a Text record with "text")
- *   tap phone <uid-hex> imk=<32 hex> pin=<digits> [tries=<n>] [atc=<n>]
+ *   tap phone <uid-hex> imk=<32 hex> pin=<digits> [tries=<0..15>]
+ *             [atc=<0..99999>]
  *             voucher=<number>,<product>,<balance-minor>[,nopin] ...
- *                                        a phone wallet (docs/phone-wallet.md)
+ *                                        a phone wallet (docs/phone-wallet.md,
+ *                                        the model of wallet_emu.h)
  *   phone enter <digits>                 what the customer types on the
  *                                        phone at the next PIN request
  *   remove                               the target leaves the field
@@ -77,7 +79,8 @@ void emu_pn532_free(struct emu_pn532 *e);
  *   pn532 --link PATH [--control SOCKET]
  * Reads control lines from stdin, and from a Unix stream socket at SOCKET
  * when given; answers each line on the same channel.  Ends at end of input
- * on stdin (without --control) or on "quit".  Returns an exit status.
+ * on stdin (without --control), on "quit", SIGTERM or SIGINT, removing the
+ * link and the socket.  Returns an exit status.
  */
 int emu_pn532_main(int argc, char **argv);
 

@@ -373,7 +373,7 @@ int semu_main(int argc, char **argv)
     const char *link = NULL, *control = NULL;
     char deflink[128];
     struct semu *e = NULL;
-    int lfd = -1, status = 1, done = 0;
+    int lfd = -1, sfd = -1, status = 1, done = 0;
     struct linebuf in = {.fd = 0}, cl = {.fd = -1};
 
     for (int i = 1; i < argc; i++) {
@@ -396,6 +396,11 @@ int semu_main(int argc, char **argv)
     if (e == NULL) {
         fprintf(stderr, "gl-emu: unknown device %s\n", argv[0]);
         return 2;
+    }
+    sfd = emu_pty_term_fd();
+    if (sfd < 0) {
+        fprintf(stderr, "gl-emu: signalfd: %s\n", strerror(errno));
+        goto out;
     }
     if (semu_start(e, link) != GL_OK) {
         fprintf(stderr, "gl-emu: cannot start %s at %s\n", argv[0], link);
@@ -420,9 +425,10 @@ int semu_main(int argc, char **argv)
            e->pty.slave_name, e->pty.link);
     fflush(stdout);
     while (!done) {
-        struct pollfd p[3];
-        int np = 0, r, i_in = -1, i_l = -1, i_c = -1;
+        struct pollfd p[4];
+        int np = 1, r, i_in = -1, i_l = -1, i_c = -1;
 
+        p[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
         if (in.fd >= 0) {
             i_in = np;
             p[np++] = (struct pollfd){.fd = in.fd, .events = POLLIN};
@@ -435,12 +441,12 @@ int semu_main(int argc, char **argv)
             i_c = np;
             p[np++] = (struct pollfd){.fd = cl.fd, .events = POLLIN};
         }
-        r = poll(np > 0 ? p : NULL, (nfds_t)np, -1);
+        r = poll(p, (nfds_t)np, -1);
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r < 0) {
-            break;
+        if (r < 0 || p[0].revents) {
+            break; /* SIGTERM / SIGINT: clean up and end */
         }
         if (i_in >= 0 && p[i_in].revents) {
             int s = serve_lines(e, &in, 1);
@@ -473,5 +479,8 @@ out:
         (void)unlink(control);
     }
     semu_free(e);
+    if (sfd >= 0) {
+        close(sfd);
+    }
     return status;
 }

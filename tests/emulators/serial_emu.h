@@ -121,7 +121,8 @@ void semu_free(struct semu *e);
 int semu_printer_take(struct semu *e, uint8_t *buf, size_t cap, size_t *len);
 
 /* The program: `gl-emu <device> [--link PATH] [--control SOCKET]`.  argv[0]
- * is the device name. */
+ * is the device name.  Ends on "quit", SIGTERM or SIGINT, removing the
+ * link and the socket. */
 int semu_main(int argc, char **argv);
 
 /* ---- for the devices (device thread, mutex held) ------------------------- */

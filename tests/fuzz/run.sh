@@ -28,6 +28,34 @@ seed() { # harness
     fuzz_config)
       printf '[host]\naddress=127.0.0.1\nport=7443\n[offline]\nenabled=yes\nfloor_limit=20000\n' >"$dir/seed-ok"
       printf '[host]\naddress = a ; comment\n' >"$dir/seed-comment" ;;
+    # device harnesses: the lines, swipes, frames and receipts of the unit
+    # tests (test_scanner, test_magstripe, test_irda, test_escpos)
+    fuzz_scanner) # eol/aim, max_line, allowed set, chunk seed, then bytes
+      printf '\x03\x00\x00\x05ABC\rDEF\rA\nB\r\r\n\n\r4111111111111111\r\n' >"$dir/seed-eol"
+      printf '\x04\x00\x01\x07]C04111111111111111\r]Q1hello\r4111111111111111\r]C\r]C0\r' >"$dir/seed-aim"
+      { printf '\x02\x14\x00\x09' ; printf '12\r\n1\r2\r\n41\x0111\r\n'
+        printf '7%.0s' $(seq 30); printf '\r\n'; } >"$dir/seed-crlf" ;;
+    fuzz_magstripe) # LRC flag, chunk seed, then the reader's bytes
+      { printf '\x00\x05%s%s\r\n' '%B9410123456789012^HONG/GILDONG^2712101000000?' ';9410123456789012=2712101000000?'
+        printf ';6277001234567890=2812201?\n;4111111111111111=2812201?\r\r\n'
+        printf ';9410123456789012=2713101?\n%%A9410123456789012^HONG^2712101?\n'; } >"$dir/seed-swipes"
+      printf '\x01\x03%s!%s1\r' '%B9410123456789012^HONG/GILDONG^2712101000000?' ';9410123456789012=2712101000000?' >"$dir/seed-lrc" ;;
+    fuzz_irda) # mode 0: line bytes; mode 1: R-APDU size, then records
+      printf '\x00\x07\x55\xc1\xc0\xc0\x05\x30\x7d\xe0\x7d\x5d\x00\xa4\x89\x90\xc1\xc0\x05\x30\x7d\xc1\xc0\x05\x34\x7d\xe0\x7d\x5d\x00\xa4\x89\x90\xc1' >"$dir/seed-frames"
+      # UA with both device addresses, the R-APDU, UA to DISC
+      printf '\x01\x05\xff\x01\x0a\x42\x73NOHP\x01\x00\x4d\x7e\x01\x06\x42\x30\x01\x02\x90\x00\x01\x02\x42\x73' >"$dir/seed-session"
+      # the phone busy (RR, and RR again while polled) before its answer;
+      # then a phone that says DM
+      printf '\x01\x09\x04\x01\x0a\x42\x73NOHP\x01\x00\x4d\x7e\x01\x02\x42\x31\x01\x02\x42\x31\x01\x06\x42\x30\x01\x02\x90\x00\x01\x02\x42\x73' >"$dir/seed-busy"
+      printf '\x01\x02\x10\x01\x02\x42\x1f' >"$dir/seed-dm" ;;
+    fuzz_escpos) # mode 0: output size, printer bytes; mode 1: fields
+      { printf '\x00\xf0\x1b@\x1bt\x00\x1bR\x0d\x1bE\x01Amount: 12,500\x1c&'
+        printf '승인금액' | iconv -f UTF-8 -t EUC-KR
+        printf '\x1c.\n\x1bE\x00\x1ba\x01\x1dh\x50\x1dw\x02\x1dH\x02\x1dk\x49\x08{C\x00\x01\x17\x2d\x43\x59'
+        printf '\x1d(k\x0a\x001P0GL-4111\x1d(k\x03\x001Q0\x1bd\x03\x1dV\x01\x10\x04\x01'; } >"$dir/seed-receipt"
+      printf '\x00\x10ab\x1b\x99' >"$dir/seed-bad"
+      printf '\x00\x40\x1dk\x49\x09{B12' >"$dir/seed-cut"
+      printf '\x01Amount: 12,500원 승인금액\n\x00000123456789\x00https://giftlink.example/v/4111' >"$dir/seed-roundtrip" ;;
   esac
 }
 

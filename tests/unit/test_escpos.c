@@ -81,6 +81,20 @@ GL_TEST(encoder_errors)
     escpos_enc_reset(&g_enc);
     escpos_text(&g_enc, "gift \x1b@ message");
     GL_CHECK_INT(GL_EINVAL, escpos_enc_finish(&g_enc, &len));
+    /* a C1 control (U+008A) is a control too: it used to go out as the
+     * single byte 8A inside two-byte mode (found by fuzz_escpos) */
+    escpos_enc_reset(&g_enc);
+    escpos_text(&g_enc, "aQ R\xc2\x8a");
+    GL_CHECK_INT(GL_EINVAL, escpos_enc_finish(&g_enc, &len));
+    escpos_enc_reset(&g_enc);
+    escpos_text(&g_enc, "\xc2\x9f\xea\xb0\x80");
+    GL_CHECK_INT(GL_EINVAL, escpos_enc_finish(&g_enc, &len));
+    /* U+00A0..: not C1, and in KS X 1001 or refused as a charset matter */
+    escpos_enc_reset(&g_enc);
+    escpos_text(&g_enc, "\xc2\xb1");
+    GL_CHECK_INT(GL_OK, escpos_enc_finish(&g_enc, &len));
+    GL_CHECK_INT(6, len); /* FS & A1 BE FS . */
+    GL_CHECK_MEM("\x1c&\xa1\xbe\x1c.", g_enc.buf, 6);
     escpos_enc_reset(&g_enc);
     escpos_size(&g_enc, 9, 1);
     escpos_bold(&g_enc, 1); /* sticky: nothing after the first error */
@@ -181,6 +195,16 @@ GL_TEST(decoder)
     GL_CHECK_INT(2, bad);
     GL_CHECK_INT(GL_DEV_BADFRAME, escpos_decode((const uint8_t *)"\x1dk\x49\x09{B12", 7, out, sizeof out, &bad));
     GL_CHECK_INT(0, bad);
+    /* no room: even input that prints nothing is GL_ENOSPC with cap 0 (it
+     * was GL_OK with no NUL written; found by fuzz_escpos), and a small
+     * buffer holds the items that fit */
+    memset(out, 'x', 8);
+    GL_CHECK_INT(GL_ENOSPC, escpos_decode((const uint8_t *)"\x1b!!", 3, out, 0, &bad));
+    GL_CHECK_INT('x', out[0]);
+    GL_CHECK_INT(GL_ENOSPC, escpos_decode((const uint8_t *)"ab\x1b@cd", 6, out, 4, &bad));
+    GL_CHECK_STR("ab\n", out);
+    GL_CHECK_INT(GL_OK, escpos_decode((const uint8_t *)"\x1b!!", 3, out, 1, &bad));
+    GL_CHECK_STR("", out);
 }
 
 /* ---- through libserialport --------------------------------------------- */

@@ -395,6 +395,58 @@ GL_TEST(fault_sweep)
     semu_free(e);
 }
 
+/* The same wallet over IrDA: the ATC ends at 99999 (6A 81 after it), and
+ * the phone's own addr= option is taken next to the wallet's. */
+GL_TEST(wallet_atc_limit_over_irda)
+{
+    struct semu *e = NULL;
+    static struct irda l;
+    static struct phone_wallet w;
+    static struct phone_wallet_voucher v[4];
+    static const uint8_t challenge[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct phone_wallet_proof proof;
+    char reply[128];
+    size_t n = 0;
+
+    GL_CHECK_INT(GL_OK, start_phone(&e, &l, "phone3", 3000));
+    if (e == NULL) {
+        return;
+    }
+    GL_CHECK_INT(GL_EINVAL, semu_commandf(e, "phone imk=%s pin=4321 "
+                                             "atc=100000 voucher=" VOUCHER
+                                             ",300,50000", IMK));
+    GL_CHECK_INT(GL_EINVAL, semu_commandf(e, "phone imk=%s pin=4321 addr=xyz "
+                                             "voucher=" VOUCHER ",300,50000",
+                                          IMK));
+    GL_CHECK_INT(7, stat_field(e, "atc")); /* the wallet from before */
+    GL_CHECK_INT(GL_OK, semu_commandf(e, "phone imk=%s pin=4321 atc=99998 "
+                                         "addr=50484F4F voucher=" VOUCHER
+                                         ",300,50000", IMK));
+    GL_CHECK_INT(GL_OK, semu_command(e, "stats", reply, sizeof reply));
+    GL_CHECK(strstr(reply, " atc=99998 tries=3 ") != NULL);
+    GL_CHECK_INT(GL_OK, irda_open(&l));
+    GL_CHECK_INT(GL_OK, irda_connect(&l));
+    GL_CHECK_INT(0x50484F4Fu, l.peer_addr);
+    phone_wallet_init(&w, irda_transceive, &l);
+    GL_CHECK_INT(GL_OK, phone_wallet_select(&w));
+    GL_CHECK_INT(GL_OK, phone_wallet_list(&w, v, 4, &n));
+    GL_CHECK_INT(1, n);
+    GL_CHECK_INT(GL_OK, phone_wallet_select_voucher(&w, &v[0]));
+    GL_CHECK_INT(GL_OK, phone_wallet_verify_pin(&w, NULL));
+    GL_CHECK_INT(GL_OK, phone_wallet_cryptogram(&w, 12500, "TERM0001",
+                                                challenge, &proof));
+    GL_CHECK_INT(99999, proof.atc);
+    GL_CHECK(check_cryptogram(&proof));
+    GL_CHECK_INT(GL_OK, phone_wallet_verify_pin(&w, NULL));
+    GL_CHECK_INT(GL_DEV_CARDERR, phone_wallet_cryptogram(&w, 12500, "TERM0001",
+                                                        challenge, &proof));
+    GL_CHECK_INT(0x6A81, w.last_sw);
+    GL_CHECK_INT(99999, stat_field(e, "atc"));
+    GL_CHECK_INT(GL_OK, irda_disconnect(&l));
+    irda_close(&l);
+    semu_free(e);
+}
+
 int main(void)
 {
     malloc_count_install();
@@ -411,6 +463,7 @@ int main(void)
     GL_RUN(wallet_over_irda);
     GL_RUN(link_faults);
     GL_RUN(fault_sweep);
+    GL_RUN(wallet_atc_limit_over_irda);
     rmdir(g_dir);
     return GL_TEST_END();
 }

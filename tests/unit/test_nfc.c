@@ -5,7 +5,8 @@
  * (list, select, PIN on the phone, cryptogram checked here with the host's
  * derivation, ATC), no card, card removed, bad frames and noise, unplug and
  * reopen, a silent reader, a fault sweep over every operation of a
- * transaction, and the allocation count of a transaction.
+ * transaction, and the allocation count of a transaction; the phone's
+ * wallet model (wallet_emu) APDU by APDU, and the ATC's end at 99999.
  */
 #include <dlfcn.h>
 #include <mbedtls/cipher.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "../emulators/pn532_emu.h"
+#include "../emulators/wallet_emu.h"
 #include "../gl_test.h"
 #include "clock.h"
 #include "gl_err.h"
@@ -706,6 +708,268 @@ GL_TEST(a_transaction_allocates_only_libnfc_target_copy)
     fx_down(&f);
 }
 
+/* The ATC travels as DE 48 AT (n 5): the phone stops at 99999 with 6A 81,
+ * and the terminal refuses an answer beyond it. */
+GL_TEST(wallet_atc_stops_at_99999)
+{
+    struct fx f;
+    struct nfc_tap tap;
+    struct phone_wallet_voucher v[4];
+    struct phone_wallet_proof p;
+    uint8_t want[8];
+    size_t n = 0;
+
+    GL_CHECK_INT(GL_OK, fx_up(&f, "atcmax", 2000));
+    GL_CHECK_INT(GL_EINVAL, emu(&f, PHONE " atc=100000"));
+    GL_CHECK_INT(GL_EINVAL, emu(&f, PHONE " atc=-1"));
+    GL_CHECK_INT(GL_OK, emu(&f, PHONE " atc=99998"));
+    GL_CHECK_INT(GL_OK, nfc_reader_poll(&f.reader, &tap));
+    phone_wallet_init(&f.wallet, nfc_reader_xfer, &f.reader);
+    GL_CHECK_INT(GL_OK, phone_wallet_select(&f.wallet));
+    GL_CHECK_INT(GL_OK, phone_wallet_list(&f.wallet, v, 4, &n));
+    GL_CHECK_INT(GL_OK, phone_wallet_select_voucher(&f.wallet, &v[0]));
+    GL_CHECK_INT(GL_OK, phone_wallet_verify_pin(&f.wallet, NULL));
+    /* the last cryptogram the link can carry */
+    GL_CHECK_INT(GL_OK, phone_wallet_cryptogram(&f.wallet, 12345, "TERM0001",
+                                                CHALLENGE, &p));
+    GL_CHECK_INT(99999, p.atc);
+    host_expected(V1, 12345, "TERM0001", CHALLENGE, 99999, want);
+    GL_CHECK_MEM(want, p.cryptogram, 8);
+    /* then the counter is exhausted: 6A 81, the counter stays */
+    GL_CHECK_INT(GL_OK, phone_wallet_verify_pin(&f.wallet, NULL));
+    GL_CHECK_INT(GL_DEV_CARDERR,
+                 phone_wallet_cryptogram(&f.wallet, 12345, "TERM0001",
+                                         CHALLENGE, &p));
+    GL_CHECK_INT(0x6A81, f.wallet.last_sw);
+    GL_CHECK_INT(0, p.atc);
+    GL_CHECK_INT(99999, emu_stat(&f, "atc="));
+    /* asking again changes nothing (the verified PIN was not spent) */
+    GL_CHECK_INT(GL_DEV_CARDERR,
+                 phone_wallet_cryptogram(&f.wallet, 1, "TERM0001", CHALLENGE,
+                                         &p));
+    GL_CHECK_INT(0x6A81, f.wallet.last_sw);
+    GL_CHECK_INT(99999, emu_stat(&f, "atc="));
+    /* the other voucher has its own counter (set to 99998 too) */
+    GL_CHECK_INT(GL_OK, phone_wallet_select_voucher(&f.wallet, &v[1]));
+    GL_CHECK_INT(GL_OK, phone_wallet_cryptogram(&f.wallet, 999, "TERM0001",
+                                                CHALLENGE, &p));
+    GL_CHECK_INT(99999, p.atc);
+    nfc_reader_release(&f.reader);
+    fx_down(&f);
+}
+
+/* A phone that is not ours: canned answers to GENERATE CRYPTOGRAM. */
+struct canned {
+    uint8_t r[16];
+    size_t n;
+};
+
+static int canned_xfer(void *ctx, const uint8_t *capdu, size_t clen,
+                       uint8_t *rapdu, size_t cap, size_t *rlen)
+{
+    struct canned *c = ctx;
+    static const uint8_t ok[] = {0x90, 0x00};
+    const uint8_t *src = c->r;
+    size_t n = c->n;
+
+    if (clen >= 2 && capdu[1] != 0x30) {
+        src = ok;
+        n = sizeof ok;
+    }
+    if (n > cap) {
+        return GL_ENOSPC;
+    }
+    memcpy(rapdu, src, n);
+    *rlen = n;
+    return GL_OK;
+}
+
+GL_TEST(terminal_refuses_an_atc_the_link_cannot_carry)
+{
+    static const uint32_t atcs[] = {0, 100000, 0xFFFFFFFFu, 1, 99999};
+    static const int want[] = {GL_DEV_BADFRAME, GL_DEV_BADFRAME,
+                               GL_DEV_BADFRAME, GL_OK, GL_OK};
+    struct canned c;
+    struct phone_wallet w;
+    struct phone_wallet_voucher v = {.index = 0, .number = V1};
+    struct phone_wallet_proof p;
+
+    for (size_t i = 0; i < sizeof atcs / sizeof atcs[0]; i++) {
+        memset(&c, 0, sizeof c);
+        c.r[0] = (uint8_t)(atcs[i] >> 24);
+        c.r[1] = (uint8_t)(atcs[i] >> 16);
+        c.r[2] = (uint8_t)(atcs[i] >> 8);
+        c.r[3] = (uint8_t)atcs[i];
+        memset(c.r + 4, 0xA5, 8);
+        c.r[12] = 0x90;
+        c.r[13] = 0x00;
+        c.n = 14;
+        phone_wallet_init(&w, canned_xfer, &c);
+        GL_CHECK_INT(GL_OK, phone_wallet_select_voucher(&w, &v));
+        GL_CHECK_INT(want[i], phone_wallet_cryptogram(&w, 100, "TERM0001",
+                                                      CHALLENGE, &p));
+        GL_CHECK_INT(want[i] == GL_OK ? atcs[i] : 0, p.atc);
+        GL_CHECK_STR(want[i] == GL_OK ? V1 : "", p.number);
+    }
+}
+
+/* Runs one C-APDU given in hex on the wallet model; returns the R-APDU in
+ * hex (static buffer). */
+static const char *wapdu(struct wallet_emu *w, const char *hex)
+{
+    static char out[2 * WALLET_EMU_RAPDU_MAX + 1];
+    uint8_t c[300], r[WALLET_EMU_RAPDU_MAX];
+    size_t n = strlen(hex) / 2, rl = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned b;
+        sscanf(hex + 2 * i, "%2x", &b);
+        c[i] = (uint8_t)b;
+    }
+    if (wallet_emu_apdu(w, c, n, r, sizeof r, &rl) != GL_OK) {
+        return "ENOSPC";
+    }
+    for (size_t i = 0; i < rl; i++) {
+        sprintf(out + 2 * i, "%02X", r[i]);
+    }
+    out[2 * rl] = '\0';
+    return out;
+}
+
+GL_TEST(wallet_model_apdu_by_apdu)
+{
+    static struct wallet_emu w;
+    char args[512], reply[128];
+    uint8_t want[8], r[4];
+    size_t rl = 99;
+    const char *a;
+
+    wallet_emu_init(&w);
+    /* no wallet installed: the application is not there */
+    GL_CHECK_STR("6A82", wapdu(&w, "00A4040009F0474C57414C4C455400"));
+    GL_CHECK_STR("6985", wapdu(&w, "8010000000"));
+    GL_CHECK_INT(0, (int)wallet_emu_atc(&w));
+
+    snprintf(args, sizeof args, "imk=" IMK_HEX " pin=2468 atc=41 voucher=" V1
+             ",1001,50000 voucher=" V2 ",2002,1500,nopin");
+    GL_CHECK_INT(GL_OK, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                         sizeof reply));
+    GL_CHECK_STR("ok phone vouchers=2", reply);
+    GL_CHECK_INT(3, w.tries);
+    /* commands before SELECT, short and foreign ones */
+    GL_CHECK_STR("6985", wapdu(&w, "8010000000"));
+    GL_CHECK_STR("6700", wapdu(&w, "80A4"));
+    GL_CHECK_STR("6E00", wapdu(&w, "9010000000"));
+    GL_CHECK_STR("6D00", wapdu(&w, "00B0000000"));
+    GL_CHECK_STR("6A82", wapdu(&w, "00A4040007D276000085010100"));
+    /* the transaction of docs/phone-wallet.md */
+    GL_CHECK_STR("01029000", wapdu(&w, "00A4040009F0474C57414C4C455400"));
+    GL_CHECK_STR("02"
+                 "00639100001234567403E90000C35001"
+                 "01639100009876543207D2000005DC00"
+                 "9000",
+                 wapdu(&w, "8010000000"));
+    GL_CHECK_STR("01" "01639100009876543207D2000005DC00" "9000",
+                 wapdu(&w, "8010010000"));
+    GL_CHECK_STR("009000", wapdu(&w, "8010020000"));
+    GL_CHECK_STR("6A83", wapdu(&w, "8010030000"));
+    GL_CHECK_STR("6985", wapdu(&w, "80200000"));
+    GL_CHECK_STR("6A83", wapdu(&w, "80120200"));
+    GL_CHECK_STR("6D00", wapdu(&w, "80400000"));
+    GL_CHECK_STR("9000", wapdu(&w, "80120000"));
+    GL_CHECK_STR("6982", wapdu(&w, "8030000016000000012345544552"
+                                   "4D30303031C1C2C3C4C5C6C7C800"));
+    GL_CHECK_STR("9000", wapdu(&w, "80200000"));
+    /* wrong Lc */
+    GL_CHECK_STR("6700", wapdu(&w, "8030000015000000012345544552"
+                                   "4D30303031C1C2C3C4C5C6C700"));
+    GL_CHECK_STR("6700", wapdu(&w, "80300000"));
+    a = wapdu(&w, "8030000016000000012345544552"
+                  "4D30303031C1C2C3C4C5C6C7C800");
+    host_expected(V1, 12345, "TERM0001", CHALLENGE, 42, want);
+    {
+        char hex[17];
+        for (int i = 0; i < 8; i++) {
+            sprintf(hex + 2 * i, "%02X", want[i]);
+        }
+        GL_CHECK_INT(28, (int)strlen(a));
+        GL_CHECK(strncmp(a, "0000002A", 8) == 0);
+        GL_CHECK(strncmp(a + 8, hex, 16) == 0);
+        GL_CHECK_STR("9000", a + 24);
+    }
+    GL_CHECK_INT(42, (int)wallet_emu_atc(&w));
+    /* one PIN, one cryptogram */
+    GL_CHECK_STR("6982", wapdu(&w, "8030000016000000012345544552"
+                                   "4D30303031C1C2C3C4C5C6C7C800"));
+    /* wrong PINs: 63 C2, 63 C1, then blocked */
+    GL_CHECK_INT(GL_OK, wallet_emu_enter(&w, "1111", reply, sizeof reply));
+    GL_CHECK_STR("63C2", wapdu(&w, "80200000"));
+    GL_CHECK_STR("63C1", wapdu(&w, "80200000"));
+    GL_CHECK_STR("6983", wapdu(&w, "80200000"));
+    GL_CHECK_INT(GL_OK, wallet_emu_enter(&w, "2468", reply, sizeof reply));
+    GL_CHECK_STR("6983", wapdu(&w, "80200000"));
+    /* what the customer types is 0 to 15 digits */
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_enter(&w, "12a4", reply, sizeof reply));
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_enter(&w, "1234567890123456", reply,
+                                             sizeof reply));
+    /* the no-PIN voucher still pays */
+    GL_CHECK_STR("9000", wapdu(&w, "80120100"));
+    GL_CHECK_STR("9000", wapdu(&w, "80200000"));
+    /* a new SELECT clears the session */
+    GL_CHECK_STR("01029000", wapdu(&w, "00A4040009F0474C57414C4C455400"));
+    GL_CHECK_STR("6985", wapdu(&w, "80200000"));
+    /* an answer that does not fit is refused, not cut */
+    GL_CHECK_INT(GL_ENOSPC, wallet_emu_apdu(&w, (const uint8_t *)"\x80\x10"
+                                            "\x00\x00\x00", 5, r, sizeof r,
+                                            &rl));
+    GL_CHECK_INT(0, (int)rl);
+    wallet_emu_reset_session(&w);
+    GL_CHECK_STR("6985", wapdu(&w, "8010000000"));
+
+    /* set-up is all or nothing */
+    snprintf(args, sizeof args, "imk=" IMK_HEX " pin=2468 tries=16 voucher="
+             V1 ",1,1");
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                             sizeof reply));
+    GL_CHECK_STR("err tries 0..15", reply);
+    snprintf(args, sizeof args, "imk=" IMK_HEX " pin=2468 voucher=" V1
+             ",1,1,other");
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                             sizeof reply));
+    snprintf(args, sizeof args, "imk=" IMK_HEX " pin=24 voucher=" V1 ",1,1");
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                             sizeof reply));
+    snprintf(args, sizeof args, "imk=0011 pin=2468");
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                             sizeof reply));
+    GL_CHECK_STR("err imk", reply);
+    snprintf(args, sizeof args, "pin=2468 voucher=" V1 ",1,1");
+    GL_CHECK_INT(GL_EINVAL, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                             sizeof reply));
+    GL_CHECK_STR("err need imk= and pin=", reply);
+    GL_CHECK_INT(2, w.nv); /* still the wallet from before */
+    GL_CHECK_INT(42, (int)w.v[0].atc);
+    wallet_emu_clear(&w);
+    GL_CHECK_INT(0, w.installed);
+    GL_CHECK_STR("6A82", wapdu(&w, "00A4040009F0474C57414C4C455400"));
+
+    /* the whole PIN is compared: a prefix or an extension is wrong */
+    snprintf(args, sizeof args, "imk=" IMK_HEX " pin=2468 voucher=" V1
+             ",1,1");
+    GL_CHECK_INT(GL_OK, wallet_emu_setup(&w, args, NULL, NULL, reply,
+                                         sizeof reply));
+    GL_CHECK_STR("01019000", wapdu(&w, "00A4040009F0474C57414C4C455400"));
+    GL_CHECK_STR("9000", wapdu(&w, "80120000"));
+    GL_CHECK_INT(GL_OK, wallet_emu_enter(&w, "24680", reply, sizeof reply));
+    GL_CHECK_STR("63C2", wapdu(&w, "80200000"));
+    GL_CHECK_INT(GL_OK, wallet_emu_enter(&w, "246", reply, sizeof reply));
+    GL_CHECK_STR("63C1", wapdu(&w, "80200000"));
+    GL_CHECK_INT(GL_OK, wallet_emu_enter(&w, "2468", reply, sizeof reply));
+    GL_CHECK_STR("9000", wapdu(&w, "80200000"));
+    GL_CHECK_INT(3, w.tries);
+    wallet_emu_clear(&w);
+}
+
 GL_TEST(emulator_control_lines)
 {
     struct emu_pn532 *e = emu_pn532_new();
@@ -740,6 +1004,9 @@ int main(void)
     GL_RUN(silent_reader_times_out_and_recovers);
     GL_RUN(fault_sweep_over_every_operation_of_a_transaction);
     GL_RUN(a_transaction_allocates_only_libnfc_target_copy);
+    GL_RUN(wallet_atc_stops_at_99999);
+    GL_RUN(terminal_refuses_an_atc_the_link_cannot_carry);
+    GL_RUN(wallet_model_apdu_by_apdu);
     GL_RUN(emulator_control_lines);
     return GL_TEST_END();
 }

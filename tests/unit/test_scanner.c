@@ -112,11 +112,21 @@ GL_TEST(framer_aim)
     GL_CHECK_INT(GL_SCAN_SYMBOLOGY, push_all(&f, "4111111111111111\r", &code, &used));
     GL_CHECK_INT(GL_SCAN_SYMBOLOGY, push_all(&f, "]C\r", &code, &used));
     GL_CHECK_INT(GL_SCAN_SYMBOLOGY, push_all(&f, "]10123\r", &code, &used));
+    /* a prefix with no data is an empty line: ignored, never an empty
+     * code (found by fuzz_scanner) */
+    GL_CHECK_INT(0, push_all(&f, "]C0\r", &code, &used));
+    GL_CHECK_INT(4, used);
+    GL_CHECK_INT(1, push_all(&f, "]C0\r]Q17\r", &code, &used));
+    GL_CHECK_STR("7", code.text);
+    GL_CHECK_INT(1, code.len);
+    GL_CHECK_INT(9, used);
     strcpy(cfg.aim_allow, "CQ");
     scanner_framer_init(&f, &cfg);
     GL_CHECK_INT(1, push_all(&f, "]Q1hello\r", &code, &used));
     GL_CHECK_STR("]Q1", code.aim);
     GL_CHECK_INT(GL_SCAN_SYMBOLOGY, push_all(&f, "]E04006381333931\r", &code, &used));
+    /* the prefix is still checked when no data follows */
+    GL_CHECK_INT(GL_SCAN_SYMBOLOGY, push_all(&f, "]E0\r", &code, &used));
 }
 
 GL_TEST(voucher_numbers)
