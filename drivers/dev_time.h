@@ -36,4 +36,12 @@ static inline int dev_time_left(int64_t deadline)
     return left < 0 ? 0 : (int)left;
 }
 
+/* 1 when a deadline (not forever) has passed.  Read loops check it before
+ * every read, so a device that keeps sending bytes without ever finishing
+ * a line cannot hold the call past its time-out. */
+static inline int dev_time_expired(int64_t deadline)
+{
+    return deadline >= 0 && dev_time_now_ms() >= deadline;
+}
+
 #endif /* DEV_TIME_H */

@@ -353,6 +353,7 @@ int magstripe_read(struct magstripe *m, struct magstripe_card *card,
                    int timeout_ms)
 {
     int64_t deadline = dev_time_deadline(timeout_ms);
+    unsigned reads = 0;
     int rc;
 
     memset(card, 0, sizeof *card);
@@ -384,6 +385,9 @@ int magstripe_read(struct magstripe *m, struct magstripe_card *card,
                 GL_LOG_WARN("magstripe", "swipe refused: %s", gl_strerror(rc));
             }
             return rc;
+        }
+        if (reads++ > 0 && dev_time_expired(deadline)) {
+            return GL_ETIMEDOUT; /* a device babbling without line ends */
         }
         rc = hal_serial_read(&m->port, m->rx, sizeof m->rx,
                              dev_time_left(deadline), &got);

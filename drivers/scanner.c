@@ -243,6 +243,7 @@ static int scanner_frame_buffered(struct scanner *s, struct scanner_code *code)
 int scanner_read(struct scanner *s, struct scanner_code *code, int timeout_ms)
 {
     int64_t deadline = dev_time_deadline(timeout_ms);
+    unsigned reads = 0;
     int rc;
 
     if (!s->port.is_open) {
@@ -259,6 +260,9 @@ int scanner_read(struct scanner *s, struct scanner_code *code, int timeout_ms)
         }
         if (rc < 0) {
             return rc;
+        }
+        if (reads++ > 0 && dev_time_expired(deadline)) {
+            return GL_ETIMEDOUT; /* a device babbling without line ends */
         }
         rc = hal_serial_read(&s->port, s->rx, sizeof s->rx,
                              dev_time_left(deadline), &got);

@@ -3,12 +3,14 @@
  * checks on byte buffers, then the device through the real libserialport
  * against the scanner emulator on a pseudo-terminal.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gl_err.h"
 #include "../gl_test.h"
+#include "dev_time.h"
 #include "scanner.h"
 #include "serial_emu.h"
 
@@ -172,6 +174,25 @@ static struct semu *start_emu(const char *name, char *link, size_t cap)
     return e;
 }
 
+struct babble {
+    struct semu *e;
+    int unused;
+};
+
+/* Feeds digits without a line end for 3 seconds. */
+static void *babble_run(void *arg)
+{
+    struct babble *b = arg;
+    char cmd[512] = "raw ";
+    int64_t end = dev_time_now_ms() + 3000;
+    memset(cmd + 4, '7', 400);
+    cmd[404] = '\0';
+    while (dev_time_now_ms() < end) {
+        semu_command(b->e, cmd, NULL, 0);
+    }
+    return NULL;
+}
+
 GL_TEST(device_normal_and_bad_codes)
 {
     char link[128], reply[128], v[17];
@@ -227,6 +248,29 @@ GL_TEST(device_normal_and_bad_codes)
         cmd[205] = '\0';
         semu_command(e, cmd, NULL, 0);
         GL_CHECK_INT(GL_SCAN_TOOLONG, scanner_read_voucher(&s, v, WAIT_MS));
+    }
+
+    /* a babbling scanner (bytes, never a line end) cannot hold the read
+     * past its time-out: a thread keeps feeding it for 3 s */
+    {
+        struct babble b = {e, 0};
+        pthread_t th;
+        int64_t t0 = dev_time_now_ms();
+        pthread_create(&th, NULL, babble_run, &b);
+        GL_CHECK_INT(GL_ETIMEDOUT, scanner_read_voucher(&s, v, QUIET_MS));
+        int64_t took = dev_time_now_ms() - t0;
+        pthread_join(th, NULL);
+        GL_CHECK(took < QUIET_MS + 1500);
+        /* what it babbled is dropped as an over-long line (ended by the
+         * first scan's CR); the second scan reads */
+        semu_command(e, "scan 4111111111111111", NULL, 0);
+        semu_command(e, "scan 4111111111111111", NULL, 0);
+        int rc;
+        do {
+            rc = scanner_read_voucher(&s, v, WAIT_MS);
+        } while (rc == GL_SCAN_TOOLONG || rc == GL_SCAN_LENGTH);
+        GL_CHECK_INT(GL_OK, rc);
+        GL_CHECK_STR("4111111111111111", v);
     }
 
     /* a silent scanner: time-out, nothing invented */
