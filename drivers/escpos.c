@@ -340,13 +340,8 @@ int escpos_printer_init(struct escpos_printer *p, const char *path,
     struct hal_serial_config pc;
 
     memset(p, 0, sizeof *p);
-    memset(&pc, 0, sizeof pc);
-    if (path == NULL || strlen(path) >= sizeof pc.path) {
+    if (hal_serial_config_init(&pc, path, line) != GL_OK) {
         return GL_EINVAL;
-    }
-    strcpy(pc.path, path);
-    if (line != NULL) {
-        pc.line = *line;
     }
     p->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
     return hal_serial_init(&p->port, ops, &pc);

@@ -285,13 +285,8 @@ int magstripe_init(struct magstripe *m, const struct magstripe_config *cfg,
     struct hal_serial_config pc;
 
     memset(m, 0, sizeof *m);
-    memset(&pc, 0, sizeof pc);
-    if (path == NULL || strlen(path) >= sizeof pc.path) {
+    if (hal_serial_config_init(&pc, path, line) != GL_OK) {
         return GL_EINVAL;
-    }
-    strcpy(pc.path, path);
-    if (line != NULL) {
-        pc.line = *line;
     }
     m->cfg = *cfg;
     return hal_serial_init(&m->port, ops, &pc);

@@ -194,13 +194,8 @@ int scanner_init(struct scanner *s, const struct scanner_config *cfg,
     struct hal_serial_config pc;
 
     memset(s, 0, sizeof *s);
-    memset(&pc, 0, sizeof pc);
-    if (path == NULL || strlen(path) >= sizeof pc.path) {
+    if (hal_serial_config_init(&pc, path, line) != GL_OK) {
         return GL_EINVAL;
-    }
-    strcpy(pc.path, path);
-    if (line != NULL) {
-        pc.line = *line;
     }
     scanner_framer_init(&s->fr, cfg);
     return hal_serial_init(&s->port, ops, &pc);

@@ -4,7 +4,9 @@
  * The reader is told not to select forever (NP_INFINITE_SELECT off): a
  * PN532 then gives up after its retry budget and answers "no target",
  * which becomes GL_DEV_NOCARD; the caller polls by selecting again on its
- * own schedule (drivers/nfc_reader).
+ * own schedule (drivers/nfc_reader).  A selection that times out is
+ * therefore a reader that went silent, reported as GL_ETIMEDOUT like a
+ * silent exchange (see nfc.h for the bound of each wait).
  */
 #include "nfc.h"
 
@@ -19,13 +21,13 @@ _Static_assert(sizeof(nfc_target) <= HAL_NFC_TARGET_STORE,
 
 #define DEFAULT_TIMEOUT_MS 2000
 
-int hal_nfc_err_from_libnfc(int e, int in_select)
+int hal_nfc_err_from_libnfc(int e)
 {
     switch (e) {
     case NFC_SUCCESS:
         return GL_OK;
     case NFC_ETIMEOUT:
-        return in_select ? GL_DEV_NOCARD : GL_ETIMEDOUT;
+        return GL_ETIMEDOUT;
     case NFC_ERFTRANS:
     case NFC_ETGRELEASED:
         return GL_DEV_CARDGONE;
@@ -49,12 +51,12 @@ int hal_nfc_err_from_libnfc(int e, int in_select)
     }
 }
 
-static int lib_fail(struct hal_nfc *n, int e, int in_select, const char *what)
+static int lib_fail(struct hal_nfc *n, int e, const char *what)
 {
     n->last_lib_err = e;
     snprintf(n->errmsg, sizeof n->errmsg, "%s: %s (%d)", what,
              n->dev != NULL ? nfc_strerror(n->dev) : "no device", e);
-    return hal_nfc_err_from_libnfc(e, in_select);
+    return hal_nfc_err_from_libnfc(e);
 }
 
 /* ---- libnfc backend ----------------------------------------------------- */
@@ -93,12 +95,12 @@ static int lnfc_open(struct hal_nfc *n)
     }
     n->dev = dev;
     if ((r = nfc_initiator_init(dev)) < 0) {
-        rc = lib_fail(n, r, 0, "initiator init");
+        rc = lib_fail(n, r, "initiator init");
         goto out;
     }
     if ((r = nfc_device_set_property_bool(dev, NP_INFINITE_SELECT, false)) <
         0) {
-        rc = lib_fail(n, r, 0, "finite select");
+        rc = lib_fail(n, r, "finite select");
         goto out;
     }
 out:
@@ -121,7 +123,7 @@ static int lnfc_select(struct hal_nfc *n, struct hal_nfc_target *t)
         return GL_DEV_NOCARD;
     }
     if (r < 0) {
-        return lib_fail(n, r, 1, "select");
+        return lib_fail(n, r, "select");
     }
     memset(t, 0, sizeof *t);
     t->uid_len = nt->nti.nai.szUidLen;
@@ -147,7 +149,7 @@ static int lnfc_transceive(struct hal_nfc *n, const uint8_t *capdu,
     int r = nfc_initiator_transceive_bytes(n->dev, capdu, clen, rapdu, cap,
                                            timeout_ms);
     if (r < 0) {
-        int rc = lib_fail(n, r, 0, "exchange");
+        int rc = lib_fail(n, r, "exchange");
         if (rc == GL_DEV_CARDGONE) {
             n->selected = 0;
         }
@@ -161,7 +163,7 @@ static int lnfc_present(struct hal_nfc *n)
 {
     int r = nfc_initiator_target_is_present(n->dev, (nfc_target *)n->target);
     if (r < 0) {
-        int rc = lib_fail(n, r, 0, "presence");
+        int rc = lib_fail(n, r, "presence");
         if (rc == GL_DEV_CARDGONE) {
             n->selected = 0;
         }
@@ -174,7 +176,7 @@ static int lnfc_release(struct hal_nfc *n)
 {
     int r = nfc_initiator_deselect_target(n->dev);
     n->selected = 0;
-    return r < 0 ? lib_fail(n, r, 0, "deselect") : GL_OK;
+    return r < 0 ? lib_fail(n, r, "deselect") : GL_OK;
 }
 
 const struct hal_nfc_ops hal_nfc_libnfc = {

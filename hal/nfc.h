@@ -15,6 +15,19 @@
  * Faults of the reader or its line (GL_EIO, GL_ETIMEDOUT, GL_DEV_BADFRAME,
  * GL_ECLOSED) mean the caller should hal_nfc_close() and reopen later.
  *
+ * Every call that talks to the reader is bounded in time, so a reader that
+ * stops answering (firmware hang, USB-serial adapter whose cable is pulled
+ * but whose tty stays) never blocks the terminal:
+ *  - open: libnfc's own time-outs of its start-up commands;
+ *  - selection: libnfc 1.8.0 waits at most HAL_NFC_SELECT_TIMEOUT_MS for
+ *    the ACK and again for the answer of InListPassiveTarget.  That bound is
+ *    libnfc's and fixed (NP_TIMEOUT_COMMAND does not change it; checked with
+ *    the emulator, whose test pins it).  Since the reader selects finitely,
+ *    a live PN532 always answers a selection, if only with "no target", so
+ *    a time-out there is a silent reader: GL_ETIMEDOUT, not GL_DEV_NOCARD;
+ *  - exchanges: the caller's time-out; presence and deselect: libnfc's
+ *    command time-out.
+ *
  * Memory: the handle is the caller's.  hal_nfc_open() allocates libnfc's
  * context and device (start-up, and again after a reopen).  Selection,
  * exchanges and presence checks allocate nothing in this module; libnfc
@@ -31,6 +44,8 @@
 #define HAL_NFC_UID_MAX 10
 #define HAL_NFC_ATS_MAX 254
 #define HAL_NFC_ERRMSG_MAX 128
+/* libnfc 1.8.0's bound on each wait of a selection (see above). */
+#define HAL_NFC_SELECT_TIMEOUT_MS 300
 /* Room for libnfc's nfc_target (291 bytes in 1.8; checked in nfc.c). */
 #define HAL_NFC_TARGET_STORE 320
 
@@ -100,9 +115,12 @@ int hal_nfc_is_open(const struct hal_nfc *n);
 
 /*
  * Selects one ISO 14443A target (106 kbps), with RATS when the target is
- * ISO 14443-4.  *t filled on GL_OK.  Returns GL_OK, GL_DEV_NOCARD,
- * GL_DEV_CARDGONE (lost during anticollision), GL_EIO, GL_ETIMEDOUT,
- * GL_DEV_BADFRAME, GL_EINVAL (not open).
+ * ISO 14443-4.  *t filled on GL_OK.  Returns GL_OK, GL_DEV_NOCARD (the
+ * reader answered: nothing in the field), GL_DEV_CARDGONE (lost during
+ * anticollision), GL_ETIMEDOUT (the reader did not answer within
+ * HAL_NFC_SELECT_TIMEOUT_MS: a fault, close and reopen), GL_EIO,
+ * GL_DEV_BADFRAME, GL_EINVAL (not open).  Returns within about
+ * 2 * HAL_NFC_SELECT_TIMEOUT_MS whatever the reader does.
  */
 int hal_nfc_select(struct hal_nfc *n, struct hal_nfc_target *t);
 
@@ -124,8 +142,8 @@ int hal_nfc_present(struct hal_nfc *n);
 /* Deselects the target (it stays in the field).  GL_OK or a fault. */
 int hal_nfc_release(struct hal_nfc *n);
 
-/* Translates a libnfc error code (NFC_E*) into a gl_err.h code; in_select
- * turns a time-out into GL_DEV_NOCARD.  Exposed for tests. */
-int hal_nfc_err_from_libnfc(int nfc_err, int in_select);
+/* Translates a libnfc error code (NFC_E*) into a gl_err.h code (a time-out
+ * is GL_ETIMEDOUT wherever it happens).  Exposed for tests. */
+int hal_nfc_err_from_libnfc(int nfc_err);
 
 #endif /* HAL_NFC_H */

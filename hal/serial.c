@@ -316,6 +316,22 @@ const struct hal_serial_ops hal_serial_libserialport = {
 
 /* ---- public functions ---------------------------------------------------- */
 
+int hal_serial_config_init(struct hal_serial_config *pc, const char *path,
+                           const struct hal_serial_line *line)
+{
+    size_t len;
+
+    memset(pc, 0, sizeof *pc);
+    if (path == NULL || (len = strlen(path)) >= sizeof pc->path) {
+        return GL_EINVAL;
+    }
+    memcpy(pc->path, path, len + 1);
+    if (line != NULL) {
+        pc->line = *line;
+    }
+    return GL_OK;
+}
+
 int hal_serial_init(struct hal_serial *s, const struct hal_serial_ops *ops,
                     const struct hal_serial_config *cfg)
 {

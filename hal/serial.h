@@ -99,6 +99,17 @@ struct hal_serial {
 extern const struct hal_serial_ops hal_serial_libserialport;
 
 /*
+ * Fills *pc for a port at path with line (copied; NULL: all defaults, see
+ * struct hal_serial_line), everything else zero: the one way drivers build
+ * a configuration.  Returns GL_OK, or GL_EINVAL when path is NULL or does
+ * not fit pc->path (HAL_SERIAL_PATH_MAX - 1 characters at most); *pc is
+ * then all zero.  Values are not checked here: hal_serial_init() refuses
+ * an empty path or a bad line.
+ */
+int hal_serial_config_init(struct hal_serial_config *pc, const char *path,
+                           const struct hal_serial_line *line);
+
+/*
  * Prepares s for cfg (copied).  ops NULL means hal_serial_libserialport.
  * Does not open.  Returns GL_OK or GL_EINVAL (empty path, bad line).
  */

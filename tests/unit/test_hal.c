@@ -220,6 +220,74 @@ GL_TEST(serial_bad_arguments)
     GL_CHECK_INT(GL_EINVAL, hal_serial_write(&s, b, 1, 0));
 }
 
+/* The one way drivers build a configuration: path and line copied, all
+ * else zero; a NULL or too long path refused with the struct cleared. */
+GL_TEST(serial_config_init_copies_path_and_line)
+{
+    struct hal_serial_config pc, want;
+    struct hal_serial_line l;
+    char path[HAL_SERIAL_PATH_MAX + 1];
+    char link[128];
+    struct emu_pty pty;
+    struct hal_serial s;
+    struct hal_serial_line got;
+
+    memset(&l, 0, sizeof l);
+    l.baud = 38400;
+    l.stop_bits = 2;
+    l.flow = HAL_SERIAL_FLOW_XONXOFF;
+    memset(&pc, 0xA5, sizeof pc);
+    GL_CHECK_INT(GL_OK, hal_serial_config_init(&pc, "/dev/ttyUSB3", &l));
+    memset(&want, 0, sizeof want);
+    memcpy(want.path, "/dev/ttyUSB3", sizeof "/dev/ttyUSB3");
+    want.line = l;
+    GL_CHECK_MEM(&want, &pc, sizeof pc);
+    GL_CHECK_STR("/dev/ttyUSB3", pc.path);
+    GL_CHECK_INT(38400, pc.line.baud);
+    GL_CHECK_INT(HAL_SERIAL_FLOW_XONXOFF, pc.line.flow);
+
+    /* no line: zero, i.e. the defaults at init */
+    memset(&pc, 0xA5, sizeof pc);
+    GL_CHECK_INT(GL_OK, hal_serial_config_init(&pc, "/dev/ttyS0", NULL));
+    memset(&want, 0, sizeof want);
+    memcpy(want.path, "/dev/ttyS0", sizeof "/dev/ttyS0");
+    GL_CHECK_MEM(&want, &pc, sizeof pc);
+
+    /* the longest path that fits, then one character more */
+    memset(path, 'p', sizeof path);
+    path[0] = '/';
+    path[HAL_SERIAL_PATH_MAX - 1] = '\0';
+    GL_CHECK_INT(GL_OK, hal_serial_config_init(&pc, path, NULL));
+    GL_CHECK_INT(HAL_SERIAL_PATH_MAX - 1, (int)strlen(pc.path));
+    GL_CHECK_STR(path, pc.path);
+    path[HAL_SERIAL_PATH_MAX - 1] = 'p';
+    path[HAL_SERIAL_PATH_MAX] = '\0';
+    memset(&pc, 0xA5, sizeof pc);
+    GL_CHECK_INT(GL_EINVAL, hal_serial_config_init(&pc, path, &l));
+    memset(&want, 0, sizeof want);
+    GL_CHECK_MEM(&want, &pc, sizeof pc);
+    memset(&pc, 0xA5, sizeof pc);
+    GL_CHECK_INT(GL_EINVAL, hal_serial_config_init(&pc, NULL, &l));
+    GL_CHECK_MEM(&want, &pc, sizeof pc);
+
+    /* empty is built (init refuses it, as before) */
+    GL_CHECK_INT(GL_OK, hal_serial_config_init(&pc, "", NULL));
+    GL_CHECK_INT(GL_EINVAL, hal_serial_init(&s, NULL, &pc));
+
+    /* what it builds opens a real port with its line */
+    tmp_link(link, sizeof link, "cfginit");
+    GL_CHECK_INT(GL_OK, emu_pty_open(&pty, link));
+    l.flow = HAL_SERIAL_FLOW_NONE;
+    GL_CHECK_INT(GL_OK, hal_serial_config_init(&pc, pty.serial_path, &l));
+    GL_CHECK_INT(GL_OK, hal_serial_init(&s, NULL, &pc));
+    GL_CHECK_INT(GL_OK, hal_serial_open(&s));
+    GL_CHECK_INT(GL_OK, hal_serial_get_line(&s, &got));
+    GL_CHECK_INT(38400, got.baud);
+    GL_CHECK_INT(2, got.stop_bits);
+    hal_serial_close(&s);
+    emu_pty_close(&pty);
+}
+
 GL_TEST(clock_test_clock_moves_only_when_told)
 {
     struct hal_clock c;
@@ -258,6 +326,7 @@ int main(void)
     GL_RUN(serial_peer_closing_is_eclosed_and_reopen_works);
     GL_RUN(serial_line_settings_read_back);
     GL_RUN(serial_bad_arguments);
+    GL_RUN(serial_config_init_copies_path_and_line);
     GL_RUN(clock_test_clock_moves_only_when_told);
     GL_RUN(clock_monotonic_clock_advances);
     return GL_TEST_END();

@@ -4,8 +4,9 @@
  * drivers/phone_wallet: membership card NDEF number, the phone wallet
  * (list, select, PIN on the phone, cryptogram checked here with the host's
  * derivation, ATC), no card, card removed, bad frames and noise, unplug and
- * reopen, a silent reader, a fault sweep over every operation of a
- * transaction, and the allocation count of a transaction; the phone's
+ * reopen, a silent reader (during an exchange and during selection, which
+ * ends within its bound), a fault sweep over every operation of a
+ * transaction (silence included), and the allocation count of a transaction; the phone's
  * wallet model (wallet_emu) APDU by APDU, and the ATC's end at 99999.
  */
 #include <dlfcn.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../emulators/pn532_emu.h"
@@ -136,6 +138,7 @@ struct fx {
     struct hal_clock clock;
     struct nfc_reader reader;
     struct phone_wallet wallet;
+    int pin_timeout_ms; /* of the PIN step of phone_tx */
     char link[128];
 };
 
@@ -156,6 +159,7 @@ static int fx_up(struct fx *f, const char *tag, int apdu_timeout_ms)
     cfg.reopen_ms = 1000;
     cfg.apdu_timeout_ms = apdu_timeout_ms;
     hal_clock_init(&f->clock, &hal_clock_test, 1000000);
+    f->pin_timeout_ms = 30000; /* the customer types */
     return nfc_reader_init(&f->reader, &cfg, &f->clock);
 }
 
@@ -256,7 +260,7 @@ static int phone_tx(struct fx *f, struct phone_wallet_proof *proof, int *stage)
         goto out;
     }
     *stage = 4;
-    nfc_reader_set_timeout(&f->reader, 30000); /* the customer types */
+    nfc_reader_set_timeout(&f->reader, f->pin_timeout_ms);
     rc = phone_wallet_verify_pin(&f->wallet, NULL);
     nfc_reader_set_timeout(&f->reader, 0);
     if (rc != GL_OK) {
@@ -567,9 +571,78 @@ GL_TEST(silent_reader_times_out_and_recovers)
     fx_down(&f);
 }
 
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000 +
+           (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The reader stops answering exactly while it is asked to select: the
+ * selection ends within its bound as a reader fault (not "no card"), and
+ * the reader works again once the chip talks.  alarm() turns a selection
+ * that would block forever (a libnfc without the bound) into a failed run
+ * instead of a hung suite. */
+GL_TEST(silent_reader_during_selection_times_out_and_recovers)
+{
+    struct fx f;
+    struct nfc_tap tap;
+    struct hal_nfc_target t;
+    struct phone_wallet_proof p;
+    struct timespec t0;
+    uint8_t want[8];
+    long ms;
+    int stage, rc;
+
+    GL_CHECK_INT(GL_OK, fx_up(&f, "selsilent", 2000));
+    GL_CHECK_INT(GL_OK, emu(&f, PHONE));
+    GL_CHECK_INT(GL_OK, nfc_reader_poll(&f.reader, &tap));
+    nfc_reader_release(&f.reader);
+
+    /* the hal: one selection, bounded, GL_ETIMEDOUT */
+    GL_CHECK_INT(GL_OK, emu(&f, "silent"));
+    alarm(10);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = hal_nfc_select(&f.reader.hal, &t);
+    ms = elapsed_ms(&t0);
+    alarm(0);
+    GL_CHECK_INT(GL_ETIMEDOUT, rc);
+    printf("       silent selection ended after %ld ms (bound %d ms)\n", ms,
+           HAL_NFC_SELECT_TIMEOUT_MS);
+    GL_CHECK(ms >= HAL_NFC_SELECT_TIMEOUT_MS - 20);
+    GL_CHECK(ms <= 2 * HAL_NFC_SELECT_TIMEOUT_MS + 700);
+    GL_CHECK(hal_nfc_is_open(&f.reader.hal)); /* closing is the caller's */
+
+    /* the reader as the terminal polls it: a fault that closes it */
+    alarm(10);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = nfc_reader_poll(&f.reader, &tap);
+    ms = elapsed_ms(&t0);
+    alarm(0);
+    GL_CHECK_INT(GL_ETIMEDOUT, rc);
+    GL_CHECK(ms <= 2 * HAL_NFC_SELECT_TIMEOUT_MS + 700);
+    GL_CHECK(!hal_nfc_is_open(&f.reader.hal));
+    GL_CHECK_INT(1, f.reader.faults);
+    GL_CHECK_INT(0, tap.uid_len);
+
+    /* the chip talks again: the next poll reopens at once and a whole
+     * transaction completes */
+    GL_CHECK_INT(GL_OK, emu(&f, "talk"));
+    rc = phone_tx(&f, &p, &stage);
+    GL_CHECK_INT(GL_OK, rc);
+    GL_CHECK_INT(6, stage);
+    GL_CHECK_INT(1, (int)p.atc);
+    host_expected(V1, 12345, "TERM0001", CHALLENGE, p.atc, want);
+    GL_CHECK_MEM(want, p.cryptogram, 8);
+    GL_CHECK_INT(1, f.reader.faults);
+    fx_down(&f);
+}
+
 GL_TEST(fault_sweep_over_every_operation_of_a_transaction)
 {
-    static const char *kinds[] = {"error", "badsum", "noise", "nack", "gone"};
+    static const char *kinds[] = {"error", "badsum", "noise", "nack", "gone",
+                                  "silent"};
     struct fx f;
     struct phone_wallet_proof p;
     uint32_t last_atc = 0;
@@ -578,6 +651,9 @@ GL_TEST(fault_sweep_over_every_operation_of_a_transaction)
     uint8_t want[8];
 
     GL_CHECK_INT(GL_OK, fx_up(&f, "sweep", 1500));
+    /* the emulated phone answers the PIN step at once: a silent reader
+     * there need not cost the 30 s a customer gets */
+    f.pin_timeout_ms = 1500;
     GL_CHECK_INT(GL_OK, emu(&f, PHONE));
     GL_CHECK_INT(GL_OK, nfc_reader_poll(&f.reader, &(struct nfc_tap){0}));
     nfc_reader_release(&f.reader); /* reader open: count a warm transaction */
@@ -615,10 +691,17 @@ GL_TEST(fault_sweep_over_every_operation_of_a_transaction)
                 last_atc = p.atc;
             } else {
                 failed_runs++;
-                int specific = strcmp(kinds[k], "gone") == 0
-                                   ? (rc == GL_DEV_CARDGONE ||
-                                      rc == GL_DEV_NOCARD)
-                                   : is_line_error(rc);
+                int specific;
+                if (strcmp(kinds[k], "gone") == 0) {
+                    specific = rc == GL_DEV_CARDGONE || rc == GL_DEV_NOCARD;
+                } else if (strcmp(kinds[k], "silent") == 0) {
+                    /* at every step, the selection included: a time-out
+                     * that closed the reader for reopening */
+                    specific = rc == GL_ETIMEDOUT &&
+                               !hal_nfc_is_open(&f.reader.hal);
+                } else {
+                    specific = is_line_error(rc);
+                }
                 if (!specific) {
                     printf("       fail %u %s: stage %d gave %s\n", nth,
                            kinds[k], stage, gl_errname(rc));
@@ -1002,6 +1085,7 @@ int main(void)
     GL_RUN(bad_frames_and_noise_are_errors_then_the_reader_recovers);
     GL_RUN(unplugged_reader_is_reopened_when_back);
     GL_RUN(silent_reader_times_out_and_recovers);
+    GL_RUN(silent_reader_during_selection_times_out_and_recovers);
     GL_RUN(fault_sweep_over_every_operation_of_a_transaction);
     GL_RUN(a_transaction_allocates_only_libnfc_target_copy);
     GL_RUN(wallet_atc_stops_at_99999);
