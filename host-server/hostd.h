@@ -8,9 +8,11 @@
  *    before start and is the only mutable global state of the process.
  *  - hostd_run starts cfg->loops event loops (threads), each with its own
  *    TLS context, database handle and epoll set, all accepting from one
- *    listening socket (EPOLLEXCLUSIVE wakes one loop per connection).  It
- *    returns when *stop becomes non-zero (SIGTERM): every loop finishes the
- *    group commit in flight, answers it, and closes its connections.
+ *    listening socket (EPOLLEXCLUSIVE wakes one loop per connection), and
+ *    the sync threads that make the loops' commits durable before their
+ *    answers leave (hostd_loop.c).  It returns when *stop becomes non-zero
+ *    (SIGTERM): every loop finishes the group commit in flight, answers it
+ *    once it is synced, and closes its connections.
  *  - *reopen_logs (SIGHUP) makes the first loop that sees it reopen the log.
  */
 #ifndef HOSTD_H

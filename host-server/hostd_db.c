@@ -213,6 +213,22 @@ int hostd_worker_init(struct hostd_worker *w, const struct hostd_config *cfg,
         rc = GL_ENOTSUP;
         goto out;
     }
+    /*
+     * synchronous=NORMAL: a COMMIT writes its WAL frames without fsync; the
+     * loop does not answer before the sync thread's fdatasync of the WAL
+     * has covered the commit (hostd_loop.c).  Checkpoints still sync the
+     * WAL before copying and the database after.  temp_store=MEMORY keeps
+     * the savepoints' statement journals in memory (they spilled to a
+     * temporary file past 64 KiB, a write per page).
+     */
+    if (sqlite3_exec(hdb(w), "PRAGMA synchronous = NORMAL;"
+                     " PRAGMA temp_store = MEMORY", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        snprintf(err, 256, "database %.100s: synchronous: %.100s",
+                 cfg->db_path, sqlite3_errmsg(hdb(w)));
+        rc = GL_DB;
+        goto out;
+    }
     rc = ledger_init(&w->lg, &w->st, NULL);
     if (rc != GL_OK) {
         goto out;
@@ -289,6 +305,17 @@ void hostd_db_deinit(struct hostd_worker *w)
         sqlite3_finalize(w->stmt[q]);
         w->stmt[q] = NULL;
     }
+}
+
+int hostd_db_wal_path(struct hostd_worker *w, char *out, size_t cap)
+{
+    const char *db = sqlite3_db_filename(hdb(w), "main");
+    const char *wal = db != NULL ? sqlite3_filename_wal(db) : NULL;
+    if (wal == NULL || wal[0] == '\0' ||
+        (size_t)snprintf(out, cap, "%s", wal) >= cap) {
+        return GL_ENOTFOUND;
+    }
+    return GL_OK;
 }
 
 int hostd_db_savepoint(struct hostd_worker *w, int q)

@@ -218,5 +218,8 @@ int hostd_db_upload_put(struct hostd_worker *w, const char *tid,
                         int64_t batch, const char *stan, const char *de7,
                         int bcls, int64_t amount);
 int hostd_db_savepoint(struct hostd_worker *w, int q);
+/* The path of the database's write-ahead log into out[cap]: GL_OK, or
+ * GL_ENOTFOUND (no WAL, or cap too small). */
+int hostd_db_wal_path(struct hostd_worker *w, char *out, size_t cap);
 
 #endif /* HOSTD_INT_H */

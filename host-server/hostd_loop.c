@@ -7,11 +7,32 @@
  *   2. each complete frame is unpacked, its DE 41 compared with the
  *      certificate's CN and its MAC verified, then queued;
  *   3. the queued requests are applied in ONE group commit (a savepoint
- *      each) and committed (WAL, synchronous=FULL): requests that arrived
- *      while the previous commit was running are exactly the next round's;
- *   4. only then are the answers MACed and written.
- * So no approval leaves before its transfer is durable, and the commit
- * cost is shared by everything that arrived meanwhile.
+ *      each) and committed.  The connection runs synchronous=NORMAL, so the
+ *      COMMIT only writes the WAL frames (page cache) and returns;
+ *   4. the round's answers are MACed and set aside with a ticket of the
+ *      sync thread, and the loop goes straight back to step 1;
+ *   5. the sync thread calls fdatasync() on the WAL (its own read-only fd of
+ *      the same inode) and wakes the loops through their eventfds; a loop
+ *      then writes the answers of every round whose ticket is covered, in
+ *      round order.
+ * So no answer leaves before its transaction is durable: a ticket is taken
+ * after the round's COMMIT returned, and it is covered only by an
+ * fdatasync that started after that, which flushes every WAL frame written
+ * before it started (a WAL reset after a checkpoint rewrites the same file
+ * from its start: same inode, still covered; the sync thread checks after
+ * every fdatasync that the WAL path still names that inode and stops the
+ * host otherwise).  Declines, repeats and 30/96 answers wait the same way:
+ * they may have been computed from an earlier round that is not durable
+ * yet (a 51 from a balance such a round reduced), and answers of a
+ * connection must leave in order.  Meanwhile the loop keeps applying and
+ * committing new rounds: the disk's flush latency no longer stalls it, and
+ * one fdatasync covers every round committed before it started.  Two sync
+ * threads may have an fdatasync in flight at once, so a round committed
+ * while one runs need not wait for it to end before its own starts.
+ * Checkpoints stay SQLite's automatic ones on the loop's connection (every
+ * 1000 WAL pages, PASSIVE): in NORMAL mode they sync the WAL before copying
+ * and the database after, so the database file never holds a page whose
+ * WAL frame is not durable.
  *
  * Frames that fail: unpack -> answer 30 when MTI, DE 11, DE 41 (= CN) and
  * the KS of DE 48 could still be read, else close; DE 41 not the CN ->
@@ -20,11 +41,14 @@
  * unfinished for cfg->frame_timeout seconds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,8 +73,58 @@ struct conn {
     struct iso_reasm reasm;
     uint8_t *out;
     size_t outlen, outcap;
+    size_t held;       /* answers waiting in pending batches */
     struct conn *prev, *next;
     struct loop *lp;
+};
+
+/*
+ * The answers of one round, MACed and framed, waiting for the sync that
+ * makes the round durable.  buf holds entries: a struct pent, then len
+ * bytes of frame.  Each entry holds a reference on its connection
+ * (conn.held), so a connection is not freed while an answer names it.
+ */
+struct pent {
+    struct conn *c;
+    size_t len;
+};
+
+struct pbatch {
+    uint64_t ticket; /* released when the sync thread's done >= ticket */
+    uint8_t *buf;
+    size_t len, cap;
+    size_t n;
+    struct pbatch *next;
+};
+
+/*
+ * The sync threads (HSYNC_THREADS per process, shared by the loops):
+ * fdatasync of the WAL on demand.  A ticket taken (hsync_ticket) after a
+ * round's COMMIT has returned is done once an fdatasync that STARTED after
+ * the ticket was taken has returned; that fdatasync covers every WAL frame
+ * written before it started, so the round's transaction, and every
+ * transaction whose effects the round read, is on disk.  Syncs may
+ * overlap; done only grows (max of the completed targets).
+ */
+#ifndef HSYNC_THREADS
+#define HSYNC_THREADS 2
+#endif
+
+struct hsync {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t want;  /* tickets handed out */
+    uint64_t started; /* the highest ticket an fdatasync in flight covers */
+    uint64_t done;  /* tickets covered by a completed fdatasync */
+    int stop;
+    int failed;     /* an fdatasync failed or the WAL was replaced */
+    int walfd;
+    char walpath[HOSTD_PATH_MAX + 16];
+    dev_t dev;
+    ino_t ino;
+    int *wake;      /* the loops' eventfds */
+    int nwake;
+    uint64_t syncs;
 };
 
 struct rq {
@@ -58,12 +132,20 @@ struct rq {
     struct iso_msg req;
     struct iso_msg resp;
     int action;
+    /* The request's MAC keys, derived once for verifying the request and
+     * signing its answer (same KSN); wiped when the round is answered. */
+    struct crypto_mac_keys keys;
 };
 
 struct loop {
     const struct hostd_config *cfg;
     int id;
     struct hostd_worker w;
+    struct hsync *sy;
+    int evfd;                   /* written by the sync thread */
+    struct pbatch *cur;         /* this round's answers */
+    struct pbatch *phead, *ptail; /* sealed, waiting for their sync */
+    struct pbatch *pfree;       /* spare batches */
     struct net_ctx *tls;
     struct net_listener *lst; /* shared, borrowed */
     int ep;
@@ -74,6 +156,7 @@ struct loop {
     volatile sig_atomic_t *stop, *reopen;
     int64_t last_sweep;
     uint64_t frames, commits;
+    uint64_t slow_commits; /* COMMITs over 5 ms (checkpoints) */
     int rc;
 };
 
@@ -138,7 +221,7 @@ static void conn_flush(struct loop *lp, struct conn *c)
     if (c->dead) {
         return;
     }
-    if (c->outlen == 0 && c->closing) {
+    if (c->outlen == 0 && c->closing && c->held == 0) {
         conn_kill(lp, c, "closed by the host");
         return;
     }
@@ -165,26 +248,203 @@ static int conn_queue(struct conn *c, const uint8_t *buf, size_t len)
     return GL_OK;
 }
 
-/* MACs resp under the BDK and queues it on c. */
-static void conn_answer(struct loop *lp, struct conn *c, struct iso_msg *resp)
+/* ---- the sync thread ------------------------------------------------- */
+
+static void *hsync_main(void *arg)
 {
-    uint8_t frame[ISO_HDR_LEN + ISO_FRAME_MAX];
+    struct hsync *sy = arg;
+    pthread_mutex_lock(&sy->mu);
+    for (;;) {
+        while (sy->started == sy->want && !sy->stop && !sy->failed) {
+            pthread_cond_wait(&sy->cv, &sy->mu);
+        }
+        if (sy->failed || (sy->stop && sy->started == sy->want)) {
+            break;
+        }
+        uint64_t target = sy->want;
+        sy->started = target;
+        pthread_mutex_unlock(&sy->mu);
+        int rc = fdatasync(sy->walfd);
+        int err = errno;
+        struct stat st;
+        /* The fd must still be the database's WAL: SQLite keeps the file
+         * while a connection is open (a WAL reset rewrites it in place). */
+        int same = stat(sy->walpath, &st) == 0 && st.st_dev == sy->dev &&
+                   st.st_ino == sy->ino;
+        pthread_mutex_lock(&sy->mu);
+        if (rc != 0 || !same) {
+            GL_LOG_ERR("hostd", "sync: %s: answers withheld, stopping",
+                       rc != 0 ? strerror(err)
+                               : "the WAL file was replaced or removed");
+            sy->failed = 1;
+        } else {
+            if (target > sy->done) {
+                sy->done = target;
+            }
+            sy->syncs++;
+        }
+        for (int i = 0; i < sy->nwake; i++) {
+            uint64_t one = 1;
+            if (write(sy->wake[i], &one, sizeof one) < 0) {
+                /* the counter is saturated: the loop is awake anyway */
+            }
+        }
+    }
+    pthread_mutex_unlock(&sy->mu);
+    return NULL;
+}
+
+/* A ticket for everything the caller has written to the WAL so far. */
+static uint64_t hsync_ticket(struct hsync *sy)
+{
+    pthread_mutex_lock(&sy->mu);
+    uint64_t t = ++sy->want;
+    pthread_cond_signal(&sy->cv);
+    pthread_mutex_unlock(&sy->mu);
+    return t;
+}
+
+/* The highest ticket covered; *failed set when syncing has failed. */
+static uint64_t hsync_done(struct hsync *sy, int *failed)
+{
+    pthread_mutex_lock(&sy->mu);
+    uint64_t d = sy->done;
+    *failed = sy->failed;
+    pthread_mutex_unlock(&sy->mu);
+    return d;
+}
+
+/* ---- pending answers -------------------------------------------------- */
+
+static struct pbatch *pb_cur(struct loop *lp)
+{
+    if (lp->cur == NULL) {
+        struct pbatch *b = lp->pfree;
+        if (b != NULL) {
+            lp->pfree = b->next;
+        } else {
+            b = calloc(1, sizeof *b);
+            if (b == NULL) {
+                return NULL;
+            }
+        }
+        b->len = b->n = 0;
+        b->next = NULL;
+        lp->cur = b;
+    }
+    return lp->cur;
+}
+
+/* Room for an entry of up to len frame bytes at the end of b. */
+static uint8_t *pb_room(struct pbatch *b, size_t len)
+{
+    size_t need = b->len + sizeof(struct pent) + len;
+    if (need > b->cap) {
+        size_t cap = b->cap * 2 + sizeof(struct pent) + len + 16384;
+        uint8_t *n = realloc(b->buf, cap);
+        if (n == NULL) {
+            return NULL;
+        }
+        b->buf = n;
+        b->cap = cap;
+    }
+    return b->buf + b->len + sizeof(struct pent);
+}
+
+/* Seals this round's answers with a ticket (after its COMMIT). */
+static void pb_seal(struct loop *lp)
+{
+    struct pbatch *b = lp->cur;
+    if (b == NULL || b->n == 0) {
+        return;
+    }
+    lp->cur = NULL;
+    b->ticket = hsync_ticket(lp->sy);
+    if (lp->ptail != NULL) {
+        lp->ptail->next = b;
+    } else {
+        lp->phead = b;
+    }
+    lp->ptail = b;
+}
+
+/* Queues the answers of every batch the sync thread has covered, in
+ * order.  Returns 0, or -1 when syncing failed (nothing more is sent). */
+static int pb_release(struct loop *lp)
+{
+    int failed = 0;
+    uint64_t done;
+    if (lp->phead == NULL) {
+        return 0;
+    }
+    done = hsync_done(lp->sy, &failed);
+    if (failed) {
+        return -1;
+    }
+    while (lp->phead != NULL && lp->phead->ticket <= done) {
+        struct pbatch *b = lp->phead;
+        size_t off = 0;
+        while (off < b->len) {
+            struct pent e;
+            memcpy(&e, b->buf + off, sizeof e);
+            off += sizeof e;
+            if (!e.c->dead && conn_queue(e.c, b->buf + off, e.len) != GL_OK) {
+                GL_LOG_ERR("hostd", "loop %d: %s: answer not sent: out of "
+                           "memory", lp->id, e.c->sess.tid);
+                e.c->closing = 1;
+            }
+            e.c->held--;
+            off += e.len;
+        }
+        lp->phead = b->next;
+        if (lp->phead == NULL) {
+            lp->ptail = NULL;
+        }
+        b->next = lp->pfree;
+        lp->pfree = b;
+    }
+    return 0;
+}
+
+/* MACs resp (under keys when they belong to its KS, else under keys
+ * derived from the BDK) and adds it to this round's answers, which leave
+ * once the round is durable.  keys may be NULL. */
+static void conn_answer(struct loop *lp, struct conn *c, struct iso_msg *resp,
+                        const struct crypto_mac_keys *keys)
+{
     struct iso_error err;
+    struct pbatch *b = pb_cur(lp);
+    uint8_t *frame = b != NULL ? pb_room(b, ISO_HDR_LEN + ISO_FRAME_MAX)
+                               : NULL;
     size_t n = 0;
-    int rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->w.bdk,
+    int rc = frame != NULL ? GL_OK : GL_ENOMEM;
+    if (rc == GL_OK && keys != NULL) {
+        rc = crypto_mac_sign(&iso_profile_ascii, resp, keys,
+                             CRYPTO_MAC_RESPONSE, &err);
+    }
+    if (rc == GL_OK && keys == NULL) {
+        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->w.bdk,
                                  CRYPTO_MAC_RESPONSE, &err);
-    if (rc == GL_OK) {
-        rc = iso_pack_frame(&iso_profile_ascii, resp, frame, sizeof frame, &n,
-                            &err);
+    } else if (rc == GL_DUKPT_BADKSN || rc == GL_MAC_KSN_MISSING) {
+        /* not the request's KSN: derive for the answer's own */
+        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->w.bdk,
+                                 CRYPTO_MAC_RESPONSE, &err);
     }
     if (rc == GL_OK) {
-        rc = conn_queue(c, frame, n);
+        rc = iso_pack_frame(&iso_profile_ascii, resp, frame,
+                            ISO_HDR_LEN + ISO_FRAME_MAX, &n, &err);
     }
     if (rc != GL_OK) {
         GL_LOG_ERR("hostd", "loop %d: %s: answer not sent: %s", lp->id,
                    c->sess.tid, gl_strerror(rc));
         c->closing = 1;
+        return;
     }
+    struct pent e = {.c = c, .len = n};
+    memcpy(b->buf + b->len, &e, sizeof e);
+    b->len += sizeof e + n;
+    b->n++;
+    c->held++;
 }
 
 static struct rq *rq_take(struct loop *lp)
@@ -300,7 +560,7 @@ static int on_frame(void *ctx, const uint8_t *buf, size_t len)
             iso_msg_get_str(&r->req, 41, de41, sizeof de41) == GL_OK &&
             strcmp(de41, c->sess.tid) == 0 &&
             hostd_error_answer(&r->req, "30", &r->resp) == GL_OK) {
-            conn_answer(lp, c, &r->resp);
+            conn_answer(lp, c, &r->resp, NULL);
             return 0;
         }
         c->closing = 1;
@@ -314,10 +574,14 @@ static int on_frame(void *ctx, const uint8_t *buf, size_t len)
         c->closing = 1;
         return 1;
     }
-    rc = crypto_mac_verify_bdk(&iso_profile_ascii, &r->req, &lp->w.bdk,
+    rc = crypto_mac_keys_from_bdk(&lp->w.bdk, &r->req, &r->keys);
+    if (rc == GL_OK) {
+        rc = crypto_mac_verify(&iso_profile_ascii, &r->req, &r->keys,
                                CRYPTO_MAC_REQUEST, &err);
+    }
     if (rc != GL_OK) {
         char line[600];
+        crypto_mac_keys_wipe(&r->keys);
         lp->nrq--;
         c->mac_failures++;
         if (iso_msg_print(&r->req, 0, line, sizeof line) < 0) {
@@ -456,7 +720,9 @@ static void run_batch(struct loop *lp)
             r->action = hostd_proc_request(&lp->w, &r->c->sess, &r->req,
                                            &r->resp);
         }
+        int64_t t0 = now_ms();
         rc = hostd_batch_commit(&lp->w);
+        lp->slow_commits += now_ms() - t0 > 5;
         committed = rc == GL_OK;
         lp->commits++;
     }
@@ -483,7 +749,10 @@ static void run_batch(struct loop *lp)
                 continue;
             }
         }
-        conn_answer(lp, c, &r->resp);
+        conn_answer(lp, c, &r->resp, &r->keys);
+    }
+    for (size_t i = 0; i < lp->nrq; i++) {
+        crypto_mac_keys_wipe(&lp->rq[i]->keys);
     }
     lp->nrq = 0;
 }
@@ -513,10 +782,10 @@ static void reap(struct loop *lp)
     struct conn *c = lp->head.next;
     while (c != &lp->head) {
         struct conn *next = c->next;
-        if (!c->dead && c->closing && c->outlen == 0) {
+        if (!c->dead && c->closing && c->outlen == 0 && c->held == 0) {
             conn_kill(lp, c, "closed by the host");
         }
-        if (c->dead) {
+        if (c->dead && c->held == 0) {
             conn_free(lp, c);
         }
         c = next;
@@ -540,9 +809,10 @@ static void *loop_main(void *arg)
             }
         }
         if (stop_at != 0) {
-            int pending = 0;
+            int pending = lp->phead != NULL ||
+                          (lp->cur != NULL && lp->cur->n > 0);
             for (struct conn *c = lp->head.next; c != &lp->head; c = c->next) {
-                pending |= !c->dead && c->outlen > 0;
+                pending |= !c->dead && (c->outlen > 0 || c->held > 0);
             }
             if (!pending || now_ms() > stop_at) {
                 break;
@@ -565,6 +835,13 @@ static void *loop_main(void *arg)
             struct conn *c = evs[i].data.ptr;
             if (c == NULL) {
                 do_accept(lp);
+                continue;
+            }
+            if (c == (struct conn *)&lp->evfd) {
+                uint64_t v;
+                if (read(lp->evfd, &v, sizeof v) < 0) {
+                    /* EAGAIN: another round already took it */
+                }
                 continue;
             }
             if (c->dead) {
@@ -592,6 +869,13 @@ static void *loop_main(void *arg)
         if (lp->nrq > 0) {
             run_batch(lp);
         }
+        pb_seal(lp);
+        if (pb_release(lp) != 0) {
+            GL_LOG_ERR("hostd", "loop %d: the log could not be synced: "
+                       "stopping without answering", lp->id);
+            lp->rc = GL_EIO;
+            break;
+        }
         for (struct conn *c = lp->head.next; c != &lp->head; c = c->next) {
             if (!c->dead && (c->outlen > 0 || c->closing)) {
                 conn_flush(lp, c);
@@ -615,10 +899,25 @@ static void *loop_main(void *arg)
         c->dead = 1;
         conn_free(lp, c);
     }
-    GL_LOG_INFO("hostd", "loop %d: stopped after %llu frames, %llu commits",
-                lp->id, (unsigned long long)lp->frames,
-                (unsigned long long)lp->commits);
+    GL_LOG_INFO("hostd", "loop %d: stopped after %llu frames, %llu commits "
+                "(%llu over 5 ms)", lp->id, (unsigned long long)lp->frames,
+                (unsigned long long)lp->commits,
+                (unsigned long long)lp->slow_commits);
+    if (lp->phead != NULL || (lp->cur != NULL && lp->cur->n > 0)) {
+        GL_LOG_WARN("hostd", "loop %d: stopped with answers not sent",
+                    lp->id);
+    }
     return NULL;
+}
+
+static void pb_free_list(struct pbatch *b)
+{
+    while (b != NULL) {
+        struct pbatch *next = b->next;
+        free(b->buf);
+        free(b);
+        b = next;
+    }
 }
 
 static void loop_deinit(struct loop *lp)
@@ -627,11 +926,57 @@ static void loop_deinit(struct loop *lp)
         free(lp->rq[i]);
     }
     free(lp->rq);
+    pb_free_list(lp->cur);
+    pb_free_list(lp->phead);
+    pb_free_list(lp->pfree);
     if (lp->ep >= 0) {
         close(lp->ep);
     }
+    if (lp->evfd >= 0) {
+        close(lp->evfd);
+    }
     net_ctx_free(lp->tls);
     hostd_worker_deinit(&lp->w);
+}
+
+/* Opens the WAL for fdatasync and starts the sync thread.  The WAL exists:
+ * the workers' connections have read the database in WAL mode. */
+static int hsync_start(struct hsync *sy, struct hostd_worker *w,
+                       pthread_t th[HSYNC_THREADS], int *nth)
+{
+    struct stat st;
+    if (hostd_db_wal_path(w, sy->walpath, sizeof sy->walpath) != GL_OK) {
+        GL_LOG_ERR("hostd", "cannot start: the database has no WAL path");
+        return GL_DB;
+    }
+    sy->walfd = open(sy->walpath, O_RDONLY | O_CLOEXEC);
+    if (sy->walfd < 0 || fstat(sy->walfd, &st) != 0) {
+        GL_LOG_ERR("hostd", "cannot start: %s: %s", sy->walpath,
+                   strerror(errno));
+        return GL_EIO;
+    }
+    sy->dev = st.st_dev;
+    sy->ino = st.st_ino;
+    for (*nth = 0; *nth < HSYNC_THREADS; (*nth)++) {
+        if (pthread_create(&th[*nth], NULL, hsync_main, sy) != 0) {
+            return GL_EOS;
+        }
+    }
+    return GL_OK;
+}
+
+static void hsync_stop(struct hsync *sy, pthread_t th[HSYNC_THREADS],
+                       int nth)
+{
+    pthread_mutex_lock(&sy->mu);
+    sy->stop = 1;
+    pthread_cond_broadcast(&sy->cv);
+    pthread_mutex_unlock(&sy->mu);
+    for (int i = 0; i < nth; i++) {
+        pthread_join(th[i], NULL);
+    }
+    GL_LOG_INFO("hostd", "sync: %llu fdatasync(s) of the WAL",
+                (unsigned long long)sy->syncs);
 }
 
 int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
@@ -640,18 +985,27 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
     struct net_listener *lst = NULL;
     struct loop *loops = NULL;
     pthread_t *th = NULL;
+    pthread_t sth[HSYNC_THREADS];
+    struct hsync sy;
+    int nsth = 0;
     char err[NET_ERR_MAX];
     int rc, started = 0;
     int nloops = (int)cfg->loops;
 
+    memset(&sy, 0, sizeof sy);
+    sy.walfd = -1;
+    pthread_mutex_init(&sy.mu, NULL);
+    pthread_cond_init(&sy.cv, NULL);
     loops = calloc((size_t)nloops, sizeof *loops);
     th = calloc((size_t)nloops, sizeof *th);
-    if (loops == NULL || th == NULL) {
+    sy.wake = calloc((size_t)nloops, sizeof *sy.wake);
+    if (loops == NULL || th == NULL || sy.wake == NULL) {
         rc = GL_ENOMEM;
         goto out;
     }
     for (int i = 0; i < nloops; i++) {
         loops[i].ep = -1;
+        loops[i].evfd = -1;
     }
     struct net_tls_config tcfg = {.ca_file = cfg->ca_file,
                                   .cert_file = cfg->cert_file,
@@ -676,10 +1030,23 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
             goto out;
         }
         lp->ep = epoll_create1(EPOLL_CLOEXEC);
-        if (lp->ep < 0) {
+        lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (lp->ep < 0 || lp->evfd < 0) {
             rc = GL_EOS;
             goto out;
         }
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = &lp->evfd};
+        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->evfd, &e) != 0) {
+            rc = GL_EOS;
+            goto out;
+        }
+        lp->sy = &sy;
+        sy.wake[i] = lp->evfd;
+    }
+    sy.nwake = nloops;
+    rc = hsync_start(&sy, &loops[0].w, sth, &nsth);
+    if (rc != GL_OK) {
+        goto out;
     }
     rc = net_listen(&lst, cfg->address, cfg->port, (int)cfg->backlog);
     if (rc != GL_OK) {
@@ -715,11 +1082,18 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
         }
     }
 out:
+    hsync_stop(&sy, sth, nsth);
     if (loops != NULL) {
         for (int i = 0; i < nloops; i++) {
             loop_deinit(&loops[i]);
         }
     }
+    if (sy.walfd >= 0) {
+        close(sy.walfd);
+    }
+    pthread_mutex_destroy(&sy.mu);
+    pthread_cond_destroy(&sy.cv);
+    free(sy.wake);
     net_listener_close(lst);
     free(loops);
     free(th);

@@ -13,6 +13,8 @@ PACKAGES=(
   libinih-dev
   # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
   tshark wireshark-common valgrind socat sqlite3 xxd python3 openssl
+  # gl-hostd sync tests: fault injection into fdatasync (strace -e inject)
+  strace
   # receipt tests: render decoded barcodes (libzint) and scan them back (zbarimg)
   libzint-dev zbar-tools
 )
