@@ -94,7 +94,13 @@ for round in 1 2 3 4 5; do
   LOAD -c 50 -d 10 --vouchers "$T/vs" --mix redeem=80,balance=10,refund=10 \
     --amount 10 --approvals "$T/apk$round" > "$T/rk$round" 2>&1 &
   LPID=$!
-  sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 2.5), 2))')"
+  # The kill lands while approvals flow: wait for the first one (50 full
+  # TLS handshakes take seconds under the sanitizers), then a random time.
+  for _ in $(seq 1 300); do
+    [ -s "$T/apk$round" ] && break
+    sleep 0.1
+  done
+  sleep "$(python3 -c 'import random; print(round(random.uniform(0.2, 2.0), 2))')"
   hostd_kill
   wait "$LPID"
   touch "$T/apk$round"
