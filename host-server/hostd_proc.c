@@ -672,6 +672,41 @@ static int apply(struct pctx *p, const char *id, int64_t debit, int64_t credit,
     return ledger_transfer_apply(&p->w->lg, &t, res);
 }
 
+/*
+ * Moves p->amount (or less, with LEDGER_F_PARTIAL) from voucher v to the
+ * account to, as one piece of the request, and answers: 00, 10 with DE 4 =
+ * what was taken when it is less, or 51; DE 54 the voucher's remainder.
+ * Holds (LEDGER_F_PENDING with a timeout), redemptions and cash-outs.
+ */
+static int debit_voucher(struct pctx *p, const struct registry_voucher *v,
+                         int64_t to, int kind, unsigned flags, int64_t timeout)
+{
+    struct ledger_result res;
+    char id[LEDGER_ID_MAX + 1];
+    int rc;
+
+    xid(p, 0, 0, id);
+    rc = apply(p, id, v->account, to, p->amount, kind, flags, NULL, timeout,
+               &res);
+    if (rc == GL_LEDGER_FUNDS) {
+        decline(p, "51", NULL);
+        return de54_account(p, v->account);
+    }
+    if (rc != GL_OK) {
+        return rc;
+    }
+    piece_add(p, id, v->account, to, res.amount);
+    p->t.amount = res.amount;
+    if (res.amount < p->amount) {
+        set_rc(p, "10");
+        (void)iso_msg_set_u64(p->resp, 4, (uint64_t)res.amount);
+    } else {
+        set_rc(p, "00");
+    }
+    set_approval(p, res.seq);
+    return de54_account(p, v->account);
+}
+
 /* Undoes the pieces of t with ids prefixed pfx; credits already spent are
  * taken back as flagged overdrafts when force, else GL_LEDGER_FUNDS.  The
  * undo pieces are recorded in p->t.pieces. */
@@ -785,8 +820,6 @@ static int op_balance(struct pctx *p)
 static int op_hold(struct pctx *p)
 {
     struct registry_voucher v;
-    struct ledger_result res;
-    char id[LEDGER_ID_MAX + 1];
     int64_t member;
     int rc;
 
@@ -802,22 +835,8 @@ static int op_hold(struct pctx *p)
     if (rc != GL_OK || p->rc[0] != '\0') {
         return rc;
     }
-    xid(p, 0, 0, id);
-    rc = apply(p, id, v.account, p->s->merchant_acct, p->amount,
-               LEDGER_TK_REDEEM, LEDGER_F_PENDING, NULL,
-               p->w->cfg->hold_timeout, &res);
-    if (rc == GL_LEDGER_FUNDS) {
-        decline(p, "51", NULL);
-        return de54_account(p, v.account);
-    }
-    if (rc != GL_OK) {
-        return rc;
-    }
-    piece_add(p, id, v.account, p->s->merchant_acct, res.amount);
-    p->t.amount = res.amount;
-    set_rc(p, "00");
-    set_approval(p, res.seq);
-    return de54_account(p, v.account);
+    return debit_voucher(p, &v, p->s->merchant_acct, LEDGER_TK_REDEEM,
+                         LEDGER_F_PENDING, p->w->cfg->hold_timeout);
 }
 
 static int redeem_member(struct pctx *p, int64_t member)
@@ -897,8 +916,6 @@ static int op_redeem(struct pctx *p)
 {
     struct registry_voucher v;
     struct registry_product prod;
-    struct ledger_result res;
-    char id[LEDGER_ID_MAX + 1];
     int64_t member;
     int rc;
 
@@ -922,34 +939,13 @@ static int op_redeem(struct pctx *p)
     if (rc != GL_OK) {
         return rc;
     }
-    xid(p, 0, 0, id);
-    rc = apply(p, id, v.account, p->s->merchant_acct, p->amount,
-               LEDGER_TK_REDEEM, prod.partial_ok ? LEDGER_F_PARTIAL : 0, NULL,
-               0, &res);
-    if (rc == GL_LEDGER_FUNDS) {
-        decline(p, "51", NULL);
-        return de54_account(p, v.account);
-    }
-    if (rc != GL_OK) {
-        return rc;
-    }
-    piece_add(p, id, v.account, p->s->merchant_acct, res.amount);
-    p->t.amount = res.amount;
-    if (res.amount < p->amount) {
-        set_rc(p, "10");
-        (void)iso_msg_set_u64(p->resp, 4, (uint64_t)res.amount);
-    } else {
-        set_rc(p, "00");
-    }
-    set_approval(p, res.seq);
-    return de54_account(p, v.account);
+    return debit_voucher(p, &v, p->s->merchant_acct, LEDGER_TK_REDEEM,
+                         prod.partial_ok ? LEDGER_F_PARTIAL : 0, 0);
 }
 
 static int op_cashout(struct pctx *p)
 {
     struct registry_voucher v;
-    struct ledger_result res;
-    char id[LEDGER_ID_MAX + 1];
     int rc;
 
     p->t.op = HOP_CASHOUT;
@@ -968,21 +964,7 @@ static int op_cashout(struct pctx *p)
         decline(p, "57", NULL);
         return GL_OK;
     }
-    xid(p, 0, 0, id);
-    rc = apply(p, id, v.account, p->w->cashout_acct, p->amount,
-               LEDGER_TK_CASHOUT, 0, NULL, 0, &res);
-    if (rc == GL_LEDGER_FUNDS) {
-        decline(p, "51", NULL);
-        return de54_account(p, v.account);
-    }
-    if (rc != GL_OK) {
-        return rc;
-    }
-    piece_add(p, id, v.account, p->w->cashout_acct, res.amount);
-    p->t.amount = res.amount;
-    set_rc(p, "00");
-    set_approval(p, res.seq);
-    return de54_account(p, v.account);
+    return debit_voucher(p, &v, p->w->cashout_acct, LEDGER_TK_CASHOUT, 0, 0);
 }
 
 /* Credits: refund (200060), reload (210060), activation (900060). */
