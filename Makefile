@@ -36,12 +36,13 @@ LDFLAGS := $(filter -fsanitize%,$(OPT))
 GL_LIB_SRCS :=
 GL_PROGS    :=
 GL_INCLUDES :=
+GL_EXTRA_TARGETS :=
 include $(sort $(wildcard lib/*/module.mk hal/module.mk drivers/module.mk \
                           firmware/module.mk host-server/module.mk \
                           tests/emulators/module.mk tests/bench/module.mk))
 
 # Evaluated when a recipe runs, after toolchain/deps.sh has installed them.
-PKG_LIBS = $(shell pkg-config --libs libnfc libserialport sqlite3 inih)
+PKG_LIBS = $(shell pkg-config --libs libnfc libserialport sqlite3 inih ncursesw)
 LDLIBS   = -lmbedtls -lmbedx509 -lmbedcrypto $(PKG_LIBS) -lpthread -lm
 
 DEPS_STAMP := build/.deps-stamp
@@ -58,7 +59,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 .PHONY: all deps test test-one demo bench fuzz install clean format
 # Keep object files that make sees as intermediate.
 .SECONDARY:
-all: $(PROG_BINS) $(UNIT_BINS) $(BENCH_BINS)
+all: $(PROG_BINS) $(UNIT_BINS) $(BENCH_BINS) $(GL_EXTRA_TARGETS)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): toolchain/deps.sh

@@ -99,7 +99,7 @@ static int kb_get_block(struct pinpad *p, const char *pan, int timeout_ms,
                         struct pinpad_block *out)
 {
     struct crypto_dukpt_aes_txn txn;
-    uint8_t wk[16];
+    uint8_t wk[CRYPTO_KEY_MAX];
     int rc;
 
     memset(&txn, 0, sizeof txn);
@@ -119,13 +119,18 @@ static int kb_get_block(struct pinpad *p, const char *pan, int timeout_ms,
             goto out;
         }
     }
-    rc = crypto_dukpt_aes_txn_key(&txn, CRYPTO_USAGE_PIN, CRYPTO_KEY_AES128,
-                                  wk);
+    /* The working keys have the type of the initial key (X9.24-3). */
+    rc = crypto_dukpt_aes_txn_key(&txn, CRYPTO_USAGE_PIN, txn.type, wk);
     if (rc != GL_OK) {
         goto out;
     }
-    rc = crypto_pinblock_f4_encrypt(wk, sizeof wk, p->digits, pan,
-                                    p->kb.f_rng, p->kb.p_rng, out->block);
+    rc = crypto_pinblock_f4_encrypt(wk, crypto_key_len(txn.type), p->digits,
+                                    pan, p->kb.f_rng, p->kb.p_rng, out->block);
+    if (rc != GL_OK) {
+        goto out;
+    }
+    /* The message that carries the block is MACed under the same KSN. */
+    rc = crypto_mac_keys_from_aes_txn(&txn, &out->mac);
     if (rc != GL_OK) {
         goto out;
     }
@@ -136,6 +141,7 @@ out:
     mbedtls_platform_zeroize(wk, sizeof wk);
     crypto_dukpt_aes_txn_wipe(&txn);
     if (rc != GL_OK) {
+        crypto_mac_keys_wipe(&out->mac);
         mbedtls_platform_zeroize(out, sizeof *out);
     }
     return rc;

@@ -34,11 +34,16 @@
 
 #include "crypto.h"
 #include "crypto_dukpt.h"
+#include "crypto_mac_msg.h"
 #include "crypto_pinblock.h"
 
 struct pinpad_block {
     uint8_t block[CRYPTO_PINBLOCK_AES_LEN]; /* format 4, enciphered */
     uint8_t ksn[CRYPTO_DUKPT_AES_KSN_LEN];
+    /* The MAC keys of the same DUKPT transaction: the request carrying the
+     * block is MACed under its KSN (docs/host-interface.md 12).  The PIN
+     * key itself never leaves the pad.  Wipe with crypto_mac_keys_wipe. */
+    struct crypto_mac_keys mac;
 };
 
 struct pinpad;

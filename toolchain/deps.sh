@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential pkg-config clang libclang-rt-14-dev
   # libraries the code links (DESIGN.md "Dependencies")
   libmbedtls-dev libsqlite3-dev libnfc-dev libnfc-bin libserialport-dev
-  libinih-dev
+  libinih-dev libncurses-dev
   # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
   tshark wireshark-common valgrind socat sqlite3 xxd python3 openssl
   # gl-hostd sync tests: fault injection into fdatasync (strace -e inject)

@@ -93,6 +93,36 @@ static void printer_rx(struct semu *e, const uint8_t *p, size_t n)
     }
 }
 
+/* "save PATH": the captured bytes decoded to normalized text
+ * (escpos_decode.h) into the file PATH; the capture is then forgotten. */
+static int printer_save(struct printer_dev *d, const char *path, char *reply,
+                        size_t cap)
+{
+    static char text[4 * CAPTURE_MAX];
+    size_t bad_at = 0;
+    int rc = escpos_decode(d->cap, d->cap_len, text, sizeof text, &bad_at);
+    if (rc != GL_OK) {
+        snprintf(reply, cap, "err cannot decode at byte %zu: %s", bad_at,
+                 gl_strerror(rc));
+        return GL_EINVAL;
+    }
+    FILE *f = path[0] != '\0' ? fopen(path, "w") : NULL;
+    if (f == NULL) {
+        snprintf(reply, cap, "err save PATH: cannot write \"%s\"", path);
+        return GL_EINVAL;
+    }
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok) {
+        snprintf(reply, cap, "err write failed");
+        return GL_EINVAL;
+    }
+    snprintf(reply, cap, "ok bytes=%zu", d->cap_len);
+    d->cap_len = 0;
+    return GL_OK;
+}
+
 static int printer_cmd(struct semu *e, const char *verb, char *args,
                        char *reply, size_t cap)
 {
@@ -117,6 +147,8 @@ static int printer_cmd(struct semu *e, const char *verb, char *args,
         d->offline = 0;
     } else if (strcmp(verb, "clear") == 0) {
         d->cap_len = 0;
+    } else if (strcmp(verb, "save") == 0) {
+        return printer_save(d, args, reply, cap);
     } else {
         return GL_ENOTFOUND;
     }

@@ -39,6 +39,9 @@
  *              noise (garbage before the answer; the answer is good)
  *   printer:   paper out|near|in | cover open|close | offline | online
  *              clear                  forget the captured bytes
+ *              save <path>            write the captured bytes decoded
+ *                                     (escpos_decode.h) to path, then
+ *                                     forget them
  *              op = a status query (DLE EOT n); kinds silent (no reply),
  *              garbage (a reply without the fixed bits), paper (the roll
  *              runs out just before this reply: `paper in` reloads it)
