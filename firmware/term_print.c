@@ -8,16 +8,19 @@
  */
 #include "term_print.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gl_err.h"
 #include "gl_log.h"
 
-#define LINE_CAP 512 /* bytes of one printed line: 64 columns of Korean
-                      * text are 96 bytes; labels and values are short */
-#define COUNT_COLS 5   /* report: count column */
-#define AMOUNT_COLS 16 /* report: amount column, "1,234,567,890 KRW" */
+/* Bytes of one printed line: 64 columns of Korean text are 96 bytes, and
+ * labels and values are short. */
+#define LINE_CAP 512
+/* Report columns: the count, and the amount ("1,234,567,890원"). */
+#define COUNT_COLS 5
+#define AMOUNT_COLS 16
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -83,8 +86,8 @@ static void put_lr(struct pr *p, const char *left, const char *right)
         lw = 0;
     }
     pad = p->cols - lw - rw;
-    n = (size_t)snprintf(line, sizeof line, "%s%*s%s", left,
-                         pad > 0 ? pad : 0, "", right);
+    n = (size_t)snprintf(line, sizeof line, "%s%*s%s", left, pad > 0 ? pad : 0,
+                         "", right);
     if (n >= sizeof line) {
         n = sizeof line - 1;
     }
@@ -223,13 +226,17 @@ int term_receipt(struct escpos_enc *e, const struct term_ident *id,
                  const struct term_txn *t, enum term_copy copy, int reprint)
 {
     struct pr p;
-    enum rcpt_status st = receipt_status(t);
-    int balance_inquiry = is(t->kind, "balance");
-    int64_t approved = t->approved >= 0 ? t->approved : t->amount;
+    enum rcpt_status st;
+    int balance_inquiry;
+    int64_t approved;
     char masked[GL_MASK_MAX], money[48], text[64];
     const char *status;
     size_t len;
 
+    assert(e != NULL && id != NULL && t != NULL);
+    st = receipt_status(t);
+    balance_inquiry = is(t->kind, "balance");
+    approved = t->approved >= 0 ? t->approved : t->amount;
     pr_init(&p, e, id);
     escpos_initialize(e);
     escpos_align(e, ESCPOS_CENTER);
@@ -237,9 +244,9 @@ int term_receipt(struct escpos_enc *e, const struct term_ident *id,
         escpos_line(e, id->header);
     }
     put_title(&p, term_msg_kind(t->kind, p.lang));
-    escpos_line(e, msg(&p, copy == TERM_COPY_CUSTOMER
-                               ? TERM_MSG_L_CUSTOMER_COPY
-                               : TERM_MSG_L_MERCHANT_COPY));
+    escpos_line(e,
+                msg(&p, copy == TERM_COPY_CUSTOMER ? TERM_MSG_L_CUSTOMER_COPY
+                                                   : TERM_MSG_L_MERCHANT_COPY));
     if (reprint) {
         put_bold_line(&p, msg(&p, TERM_MSG_L_REPRINT));
     }
@@ -278,9 +285,9 @@ int term_receipt(struct escpos_enc *e, const struct term_ident *id,
         if (is(t->rc, "10")) {
             /* split tender: what the cashier still has to collect */
             escpos_size(e, 1, 2);
-            put_lr(&p, msg(&p, TERM_MSG_L_TO_COLLECT),
-                   fmt_money(money, sizeof money, t->amount - approved,
-                             p.lang));
+            put_lr(
+                &p, msg(&p, TERM_MSG_L_TO_COLLECT),
+                fmt_money(money, sizeof money, t->amount - approved, p.lang));
             escpos_size(e, 1, 1);
         }
         escpos_bold(e, 0);
@@ -363,22 +370,21 @@ static int db_err(int src)
  * does), amount (the approved amount; a void: its own amount, which the
  * host checked to be the original's approved amount) and signed net.
  */
-#define COUNTED_CTE                                                           \
-    "WITH c AS (SELECT r.kind AS kind, ifnull(r.method, '') AS method,"      \
-    "  ifnull(r.cashier, '') AS cashier, r.offline AS offline,"               \
-    "  CASE WHEN r.kind = 'void' THEN r.amount ELSE r.approved END AS amt,"  \
-    "  CASE WHEN r.kind IN ('redeem', 'cashout') THEN 'D'"                    \
-    "   WHEN r.kind IN ('refund', 'activate', 'reload') THEN 'C'"             \
-    "   WHEN r.kind = 'void' AND o.kind IN ('redeem', 'cashout') THEN 'DR'"   \
-    "   WHEN r.kind = 'void' AND o.kind IN ('refund', 'activate', 'reload')"  \
-    "    THEN 'CR' ELSE '' END AS cls"                                        \
-    " FROM counted r LEFT JOIN txn o ON o.id = r.orig_id"                     \
-    " WHERE r.batch = ?1),"                                                   \
-    " s AS (SELECT *, CASE WHEN cls IN ('D', 'CR') THEN amt"                  \
+#define COUNTED_CTE                                                            \
+    "WITH c AS (SELECT r.kind AS kind, ifnull(r.method, '') AS method,"        \
+    "  ifnull(r.cashier, '') AS cashier, r.offline AS offline,"                \
+    "  CASE WHEN r.kind = 'void' THEN r.amount ELSE r.approved END AS amt,"    \
+    "  CASE WHEN r.kind IN ('redeem', 'cashout') THEN 'D'"                     \
+    "   WHEN r.kind IN ('refund', 'activate', 'reload') THEN 'C'"              \
+    "   WHEN r.kind = 'void' AND o.kind IN ('redeem', 'cashout') THEN 'DR'"    \
+    "   WHEN r.kind = 'void' AND o.kind IN ('refund', 'activate', 'reload')"   \
+    "    THEN 'CR' ELSE '' END AS cls"                                         \
+    " FROM counted r LEFT JOIN txn o ON o.id = r.orig_id"                      \
+    " WHERE r.batch = ?1),"                                                    \
+    " s AS (SELECT *, CASE WHEN cls IN ('D', 'CR') THEN amt"                   \
     "  WHEN cls IN ('C', 'DR') THEN -amt ELSE 0 END AS net FROM c) "
 
-static const char SQL_TYPE[] =
-    COUNTED_CTE
+static const char SQL_TYPE[] = COUNTED_CTE
     ", k(kind, o) AS (VALUES ('redeem', 0), ('cashout', 1), ('refund', 2),"
     " ('activate', 3), ('reload', 4), ('void', 5))"
     " SELECT kind, count(amt), ifnull(sum(amt), 0) FROM ("
@@ -387,24 +393,21 @@ static const char SQL_TYPE[] =
     "  ifnull((SELECT o FROM k WHERE k.kind = s.kind), 9) FROM s)"
     " GROUP BY kind ORDER BY min(o), kind";
 
-static const char SQL_METHOD[] =
-    COUNTED_CTE
+static const char SQL_METHOD[] = COUNTED_CTE
     "SELECT method, count(*), sum(net) FROM s GROUP BY method"
     " ORDER BY CASE method WHEN 'barcode' THEN 0 WHEN 'card' THEN 1"
     " WHEN 'contactless' THEN 2 WHEN 'nfc_phone' THEN 3"
     " WHEN 'irda_phone' THEN 4 WHEN 'keyed' THEN 5 ELSE 9 END, method";
 
 static const char SQL_CASHIER[] =
-    COUNTED_CTE
-    "SELECT cashier, count(*), sum(net) FROM s GROUP BY cashier"
-    " ORDER BY cashier";
+    COUNTED_CTE "SELECT cashier, count(*), sum(net) FROM s GROUP BY cashier"
+                " ORDER BY cashier";
 
 static const char *const EXCEPTION_KEYS[] = {
-    "void", "reversal", "offline", "offline_pending", "offline_refused",
+    "void",    "reversal", "offline", "offline_pending", "offline_refused",
     "decline",
 };
-static const char SQL_EXCEPTION[] =
-    COUNTED_CTE
+static const char SQL_EXCEPTION[] = COUNTED_CTE
     "SELECT (SELECT count(*) FROM s WHERE kind = 'void'),"
     " (SELECT ifnull(sum(amt), 0) FROM s WHERE kind = 'void'),"
     " ifnull(sum(state IN ('reverse', 'reversed')), 0),"
@@ -423,11 +426,10 @@ static const char SQL_EXCEPTION[] =
     " FROM txn WHERE batch = ?1";
 
 static const char *const SETTLEMENT_KEYS[] = {
-    "debits", "debit_reversals", "credits", "credit_reversals", "inquiries",
-    "net",
+    "debits",           "debit_reversals", "credits",
+    "credit_reversals", "inquiries",       "net",
 };
-static const char SQL_SETTLEMENT[] =
-    COUNTED_CTE
+static const char SQL_SETTLEMENT[] = COUNTED_CTE
     "SELECT ifnull(sum(cls = 'D'), 0),"
     " ifnull(sum(CASE WHEN cls = 'D' THEN amt END), 0),"
     " ifnull(sum(cls = 'DR'), 0),"
@@ -449,8 +451,8 @@ typedef int (*figure_fn)(void *ctx, const struct term_figure *f);
  * 2 * nkeys columns (count, amount each), one figure per key.
  */
 static int walk_section(sqlite3 *db, int bn, const char *section,
-                        const char *sql, const char *const *keys,
-                        size_t nkeys, figure_fn fn, void *ctx)
+                        const char *sql, const char *const *keys, size_t nkeys,
+                        figure_fn fn, void *ctx)
 {
     struct term_figure f = {section, NULL, 0, 0};
     sqlite3_stmt *st = NULL;
@@ -505,12 +507,11 @@ int term_report_each(sqlite3 *db, int bn, figure_fn fn, void *ctx)
     }
     if (rc == GL_OK) {
         rc = walk_section(db, bn, "exception", SQL_EXCEPTION, EXCEPTION_KEYS,
-                          sizeof EXCEPTION_KEYS / sizeof EXCEPTION_KEYS[0],
-                          fn, ctx);
+                          sizeof EXCEPTION_KEYS / sizeof EXCEPTION_KEYS[0], fn,
+                          ctx);
     }
     if (rc == GL_OK) {
-        rc = walk_section(db, bn, "settlement", SQL_SETTLEMENT,
-                          SETTLEMENT_KEYS,
+        rc = walk_section(db, bn, "settlement", SQL_SETTLEMENT, SETTLEMENT_KEYS,
                           sizeof SETTLEMENT_KEYS / sizeof SETTLEMENT_KEYS[0],
                           fn, ctx);
     }
@@ -600,6 +601,7 @@ int term_report(struct escpos_enc *e, sqlite3 *db, const struct term_ident *id,
     size_t len;
     int rc;
 
+    assert(e != NULL && db != NULL && id != NULL);
     pr_init(&p, e, id);
     escpos_initialize(e);
     escpos_align(e, ESCPOS_CENTER);
@@ -665,8 +667,7 @@ static int csv_figure(void *ctx, const struct term_figure *fig)
     }
     fprintf(f, "%s,", fig->section);
     csv_field(f, fig->key);
-    fprintf(f, ",%lld,%lld\n", (long long)fig->count,
-            (long long)fig->amount);
+    fprintf(f, ",%lld,%lld\n", (long long)fig->count, (long long)fig->amount);
     return 0;
 }
 

@@ -39,7 +39,7 @@
 /* Who prints: from the configuration, set at start-up. */
 struct term_ident {
     char tid[9], merchant[16]; /* DE 41, DE 42 */
-    char header[128]; /* receipt header, UTF-8; "\n" separates lines */
+    char header[128];          /* receipt header, UTF-8; "\n" separates lines */
     enum term_lang lang;
     int cols; /* characters per line: 0 means TERM_PRINT_COLS; other values
                * are clamped to TERM_PRINT_COLS_MIN..TERM_PRINT_COLS_MAX */

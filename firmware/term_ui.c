@@ -20,6 +20,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,24 @@ static void when_now(char out[20])
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     memcpy(out, b, 19);
     out[19] = '\0';
+}
+
+/* VmHWM of /proc/self/status, kB (-1 when unknown). */
+static long peak_rss_kb(void)
+{
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "VmHWM: %ld", &kb) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
 }
 
 static void out_msg(struct ui_out *o, const struct term *t,
@@ -228,6 +247,10 @@ static int do_close(struct term *t, struct ui_out *o)
     int bn = t->batch;
     int rc = tx_close(t, &res);
     out_msg(o, t, &res);
+    if (res.has_msg) {
+        /* the close's own outcome, not the 0510's code as a sale */
+        snprintf(o->msg, sizeof o->msg, "%s", term_msg(res.msg, t->lang));
+    }
     snprintf(o->rc, sizeof o->rc, "%s", res.rc[0] ? res.rc : "-");
     snprintf(o->extra, sizeof o->extra, " batch=%06d", bn);
     if (rc == GL_OK) {
@@ -247,30 +270,44 @@ static int do_close(struct term *t, struct ui_out *o)
     return rc;
 }
 
+/* Two files: PATH (the report's figures) and PATH with "-rows" before its
+ * extension (every row of the batch, numbers masked). */
 static int do_export(struct term *t, const char *path, struct ui_out *o)
 {
-    char def[TERM_PATH_MAX + 32];
+    char def[TERM_PATH_MAX + 32], rows[TERM_PATH_MAX + 48];
     if (path == NULL) {
-        snprintf(def, sizeof def, "%s/batch-%06d.csv",
+        snprintf(def, sizeof def, "%.255s/batch-%06d.csv",
                  t->cfg.export_dir[0] ? t->cfg.export_dir : ".", t->batch);
         path = def;
     }
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        snprintf(o->error, sizeof o->error, "cannot write %.150s", path);
-        return GL_EIO;
-    }
-    int rc = term_report_csv(f, t->j.db, t->batch);
-    if (fclose(f) != 0 && rc == GL_OK) {
-        rc = GL_EIO;
-    }
-    if (rc != GL_OK) {
-        snprintf(o->error, sizeof o->error, "export %.120s: %s", path,
-                 gl_strerror(rc));
-        return rc;
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    int stem = (dot != NULL && (slash == NULL || dot > slash))
+                   ? (int)(dot - path)
+                   : (int)strlen(path);
+    snprintf(rows, sizeof rows, "%.*s-rows%s", stem > 255 ? 255 : stem, path,
+             path[stem] ? path + stem : ".csv");
+    int rc = GL_OK;
+    for (int k = 0; k < 2 && rc == GL_OK; k++) {
+        const char *p = k == 0 ? path : rows;
+        FILE *f = fopen(p, "w");
+        if (f == NULL) {
+            snprintf(o->error, sizeof o->error, "cannot write %.150s", p);
+            return GL_EIO;
+        }
+        rc = k == 0 ? term_report_csv(f, t->j.db, t->batch)
+                    : term_rows_csv(f, t->j.db, t->batch);
+        if (fclose(f) != 0 && rc == GL_OK) {
+            rc = GL_EIO;
+        }
+        if (rc != GL_OK) {
+            snprintf(o->error, sizeof o->error, "export %.120s: %s", p,
+                     gl_strerror(rc));
+            return rc;
+        }
     }
     snprintf(o->rc, sizeof o->rc, "-");
-    snprintf(o->extra, sizeof o->extra, " file=%s", path);
+    snprintf(o->extra, sizeof o->extra, " file=%.250s rows=%.250s", path, rows);
     return GL_OK;
 }
 
@@ -335,15 +372,19 @@ int ui_exec(struct term *t, char *line, struct ui_out *o)
     }
     if (strcmp(arg[0], "status") == 0) {
         int64_t rev = 0, adv = 0;
+        struct mallinfo2 mi = mallinfo2();
         tj_count_state(&t->j, "reverse", &rev);
         tj_count_state(&t->j, "advice", &adv);
         snprintf(o->rc, sizeof o->rc, "-");
+        /* heap: bytes allocated now (malloc's own count), for the
+         * zero-growth benchmark; hwm: peak resident set, kB */
         snprintf(o->extra, sizeof o->extra,
                  " link=%s batch=%06d reversals=%" PRId64 " advices=%" PRId64
-                 " sent=%lu received=%lu reconnects=%lu resumed=%lu",
+                 " sent=%lu received=%lu reconnects=%lu resumed=%lu heap=%zu"
+                 " hwm=%ld",
                  t->link.signed_on ? "up" : "down", t->batch, rev, adv,
                  t->link.sent, t->link.received, t->link.reconnects,
-                 t->link.resumed);
+                 t->link.resumed, mi.uordblks, peak_rss_kb());
         return GL_OK;
     }
     if (strcmp(arg[0], "quit") == 0) {
