@@ -65,6 +65,7 @@ struct term_config {
     long long repeat_first_s; /* first repeat of 0401/0421/0221 */
     long long repeat_max_s;
     long long signon_retry_s;
+    long long reconnect_max_s;
     /* [tls] */
     char ca[TERM_PATH_MAX], cert[TERM_PATH_MAX], key[TERM_PATH_MAX];
     /* [keys] */
@@ -166,9 +167,10 @@ struct term {
 /* term_link.c */
 int link_init(struct term *t, char *err, size_t errlen);
 void link_free(struct term *t);
-/* Connects and signs on when not connected (and allowed by the back-off).
- * GL_OK when signed on. */
-int link_up(struct term *t);
+/* Connects and signs on when not connected.  Automatic retries wait for
+ * the back-off (1, 2, 4 ... s up to reconnect_max, +-20 %); at_once (a
+ * cashier's request) tries now.  GL_OK when signed on. */
+int link_up(struct term *t, int at_once);
 void link_close(struct term *t, const char *why);
 /* Takes the next DUKPT transaction, saves the state in the journal (inside
  * the caller's journal transaction when one is open) and gives its MAC
@@ -203,8 +205,12 @@ int tx_flush(struct term *t, int force);
 int tx_run(struct term *t, enum term_kind kind, int64_t amount,
            const struct term_present *p, const char *orig_rrn,
            struct term_result *res);
-/* Batch close; prints the Z report on success. */
+/* Batch close (0500; on 95 the 0320 uploads and a second 0500).  The
+ * caller prints the Z report on success. */
 int tx_close(struct term *t, struct term_result *res);
+/* 1 when a 0500 was sent and its answer never journalled (a crash): the
+ * close must be resumed (tx_close) before anything else. */
+int tx_close_pending(struct term *t);
 /* Fault injection for the crash tests: GL_TERM_KILL_AT=<step>[#n] in the
  * environment kills the process with SIGKILL at the n-th pass of step. */
 void tx_fault_point(const char *step);

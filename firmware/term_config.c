@@ -33,6 +33,7 @@ int term_config_load(struct term_config *c, const char *path, char *err,
     c->repeat_first_s = 30;
     c->repeat_max_s = 300;
     c->signon_retry_s = 300;
+    c->reconnect_max_s = 60;
     snprintf(c->scanner_eol, sizeof c->scanner_eol, "any");
     snprintf(c->pinpad, sizeof c->pinpad, "stdin");
     c->present_timeout_s = 30;
@@ -60,6 +61,7 @@ int term_config_load(struct term_config *c, const char *path, char *err,
         I("host", "repeat_first", repeat_first_s, 1, 3600),
         I("host", "repeat_max", repeat_max_s, 1, 86400),
         I("host", "signon_retry", signon_retry_s, 1, 86400),
+        I("host", "reconnect_max", reconnect_max_s, 1, 3600),
         S("tls", "ca", ca, 1),
         S("tls", "cert", cert, 1),
         S("tls", "key", key, 1),

@@ -234,10 +234,21 @@ int main(int argc, char **argv)
     if (rc != GL_OK) {
         GL_LOG_ERR(MOD, "recovery: %s", gl_strerror(rc));
     }
-    if (link_up(t) == GL_OK) {
+    if (link_up(t, 1) == GL_OK) {
         (void)tx_flush(t, 1);
     }
     GL_LOG_INFO(MOD, "terminal %s ready, batch %06d", t->cfg.tid, t->batch);
+    if (tx_close_pending(t)) {
+        /* a close was sent and its answer never journalled: finish it
+         * first, with the same identity (term_txn.c send_0500) */
+        char line[] = "close";
+        GL_LOG_WARN(MOD, "the close of batch %06d was interrupted: resuming",
+                    t->batch);
+        if (t->script) {
+            printf("resume close\n");
+        }
+        (void)ui_script_line(t, line);
+    }
 
     rc = t->script ? run_script(t) : ui_run_screen(t);
 

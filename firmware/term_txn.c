@@ -366,7 +366,7 @@ int tx_flush(struct term *t, int force)
         if (!force && r->next_at > wall_s()) {
             return GL_EAGAIN;
         }
-        rc = link_up(t);
+        rc = link_up(t, force);
         if (rc != GL_OK) {
             return rc;
         }
@@ -495,11 +495,22 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
     memset(res, 0, sizeof *res);
     memset(r, 0, sizeof *r);
     memset(&keys, 0, sizeof keys);
-    if (kind != TK_BALANCE) {
-        rc = tx_flush(t, 1);
-        if (rc != GL_OK) {
-            result_msg(res, TERM_MSG_REVERSAL_PENDING, rc);
-            return rc;
+    if (kind != TK_VOID) {
+        pin = p->need_pin || ((strcmp(p->method, "barcode") == 0 ||
+                               strcmp(p->method, "keyed") == 0) &&
+                              need_pin_voucher(t, p->pan));
+    }
+    if (kind != TK_BALANCE && tx_flush(t, 1) != GL_OK) {
+        /* 11.6: no new 0100/0200 while a reversal is unanswered; queued
+         * advices do not hold anything up, and an offline approval sends
+         * nothing */
+        int64_t rev = 0;
+        rc = tj_count_state(&t->j, "reverse", &rev);
+        if (rc != GL_OK || (rev > 0 && (t->link.signed_on || pin ||
+                                        !offline_ok(t, kind, amount, p)))) {
+            result_msg(res, TERM_MSG_REVERSAL_PENDING,
+                       rc != GL_OK ? rc : GL_EAGAIN);
+            return rc != GL_OK ? rc : GL_EAGAIN;
         }
     }
     snprintf(r->kind, sizeof r->kind, "%s", KINDS[kind].name);
@@ -540,12 +551,9 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
         snprintf(r->entry, sizeof r->entry, "%s", p->entry);
         snprintf(r->method, sizeof r->method, "%s", p->method);
         snprintf(r->de48x, sizeof r->de48x, "%s", p->de48x);
-        pin = p->need_pin || ((strcmp(p->method, "barcode") == 0 ||
-                               strcmp(p->method, "keyed") == 0) &&
-                              need_pin_voucher(t, p->pan));
     }
 
-    rc = link_up(t);
+    rc = link_up(t, 1);
     if (rc != GL_OK) {
         if (kind != TK_VOID && offline_ok(t, kind, amount, p) && !pin) {
             snprintf(r->state, sizeof r->state, "advice");
@@ -763,22 +771,58 @@ static int upload_one(void *ctx, const struct term_txn *r)
     return GL_OK;
 }
 
-static int send_0500(struct term *t, int bn, char rc39[3])
+/*
+ * One 0500 for batch bn.  Its identity (STAN, DE 7) is saved in the journal
+ * (meta close_bn, close_stan, close_de7) with the DUKPT state before it is
+ * sent, and forgotten when an answer is journalled; after a crash in
+ * between, the close is resumed at start-up with the same identity, so a
+ * host that accepted it answers the repeat with its stored 00 instead of
+ * refusing a second close of the batch (12).
+ */
+static int send_0500(struct term *t, int bn, int resume, char rc39[3])
 {
     struct term_totals tot;
     struct iso_msg *m = &t->req;
     struct crypto_mac_keys keys;
     struct kst k;
     char v[32];
-    int stan, rc = tj_totals(&t->j, bn, &tot);
+    int64_t cbn = 0, cstan = 0, cde7 = 0;
+    int stan = 0, rc = tj_totals(&t->j, bn, &tot);
 
+    kst_now(&k);
     if (rc == GL_OK) {
-        rc = new_stan_keys(t, &stan, &keys);
+        rc = tj_begin(&t->j);
+    }
+    if (rc == GL_OK && resume && tj_meta_int(&t->j, "close_bn", &cbn) == GL_OK &&
+        cbn == bn && tj_meta_int(&t->j, "close_stan", &cstan) == GL_OK &&
+        cstan > 0 && tj_meta_int(&t->j, "close_de7", &cde7) == GL_OK) {
+        char b[32];
+        stan = (int)cstan;
+        snprintf(b, sizeof b, "%010lld", (long long)cde7);
+        memcpy(k.de7, b, 10);
+    } else if (rc == GL_OK) {
+        rc = next_stan(t, &stan);
+        if (rc == GL_OK) {
+            rc = tj_meta_set_int(&t->j, "close_bn", bn);
+        }
+        if (rc == GL_OK) {
+            rc = tj_meta_set_int(&t->j, "close_stan", stan);
+        }
+        if (rc == GL_OK) {
+            rc = tj_meta_set_int(&t->j, "close_de7", atoll(k.de7));
+        }
+    }
+    if (rc == GL_OK) {
+        rc = link_next_keys(t, &keys);
+    }
+    if (rc == GL_OK) {
+        rc = tj_commit(&t->j);
+    } else {
+        tj_rollback(&t->j);
     }
     if (rc != GL_OK) {
         return rc;
     }
-    kst_now(&k);
     iso_msg_init(m);
     iso_msg_set_mti(m, "0500");
     set_str(m, 7, k.de7);
@@ -808,8 +852,20 @@ static int send_0500(struct term *t, int bn, char rc39[3])
     crypto_mac_keys_wipe(&keys);
     if (rc == GL_OK) {
         iso_msg_get_str(&t->resp, 39, rc39, 3);
+        tx_fault_point("close_answered");
+        if (strcmp(rc39, "00") != 0) {
+            /* answered: the next 0500 of this batch is a new request */
+            rc = tj_meta_set_int(&t->j, "close_stan", 0);
+        }
     }
     return rc;
+}
+
+int tx_close_pending(struct term *t)
+{
+    int64_t cbn = 0, cstan = 0;
+    return tj_meta_int(&t->j, "close_bn", &cbn) == GL_OK && cbn == t->batch &&
+           tj_meta_int(&t->j, "close_stan", &cstan) == GL_OK && cstan > 0;
 }
 
 int tx_close(struct term *t, struct term_result *res)
@@ -823,12 +879,12 @@ int tx_close(struct term *t, struct term_result *res)
         result_msg(res, TERM_MSG_CLOSE_PENDING, rc);
         return rc;
     }
-    rc = link_up(t);
+    rc = link_up(t, 1);
     if (rc != GL_OK) {
         result_msg(res, TERM_MSG_LINK_DOWN, rc);
         return rc;
     }
-    rc = send_0500(t, bn, rc39);
+    rc = send_0500(t, bn, 1, rc39);
     if (rc == GL_OK && strcmp(rc39, "95") == 0) {
         struct upload_ctx u = {.t = t, .bn = bn};
         GL_LOG_WARN(MOD, "batch %06d out of balance: uploading", bn);
@@ -836,7 +892,7 @@ int tx_close(struct term *t, struct term_result *res)
         if (rc == GL_OK) {
             GL_LOG_INFO(MOD, "uploaded %d transaction(s), %d differ(s)", u.sent,
                         u.failed);
-            rc = send_0500(t, bn, rc39);
+            rc = send_0500(t, bn, 0, rc39);
         }
     }
     if (rc != GL_OK) {
@@ -849,9 +905,19 @@ int tx_close(struct term *t, struct term_result *res)
         result_msg(res, TERM_MSG_CLOSE_FAILED, GL_EINVAL);
         return GL_EINVAL;
     }
-    tx_fault_point("close_answered");
     t->batch = bn % 999999 + 1;
-    rc = tj_meta_set_int(&t->j, "batch", t->batch);
+    rc = tj_begin(&t->j);
+    if (rc == GL_OK) {
+        rc = tj_meta_set_int(&t->j, "batch", t->batch);
+    }
+    if (rc == GL_OK) {
+        rc = tj_meta_set_int(&t->j, "close_stan", 0);
+    }
+    if (rc == GL_OK) {
+        rc = tj_commit(&t->j);
+    } else {
+        tj_rollback(&t->j);
+    }
     if (rc != GL_OK) {
         t->batch = bn;
         result_msg(res, TERM_MSG_SYSTEM_ERROR, rc);

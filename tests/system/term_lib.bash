@@ -106,11 +106,12 @@ balance() { # NUMBER -> balance at the host
 }
 
 hostd_start() {
+  local since
+  touch "$T/hostd.log"
+  since=$(wc -l < "$T/hostd.log")
   "$B/gl-hostd" --config "$T/hostd.ini" 2>>"$T/hostd.log" &
   HPID=$!
-  PORT=${PORT_FIXED:-}
-  local since
-  since=$(wc -l < "$T/hostd.log")
+  PORT=
   for _ in $(seq 1 100); do
     PORT=$(tail -n +"$((since + 1))" "$T/hostd.log" |
            sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' | tail -n 1)
@@ -118,6 +119,8 @@ hostd_start() {
     kill -0 "$HPID" 2>/dev/null || break
     sleep 0.1
   done
+  # a restarted host keeps its port, as the terminal's configuration does
+  [ -n "$PORT" ] && sed -i "s/^port = 0\$/port = $PORT/" "$T/hostd.ini"
   [ -n "$PORT" ]
 }
 hostd_stop() {
@@ -177,6 +180,7 @@ connect_timeout = 5
 response_timeout = ${TERM_RESPONSE_TIMEOUT:-5}
 repeat_first = ${TERM_REPEAT_FIRST:-2}
 repeat_max = 10
+reconnect_max = 2
 [tls]
 ca = $T/ca.crt
 cert = $T/term-$TID.crt
@@ -236,7 +240,7 @@ term_kill() {
   exec 7>&- 2>/dev/null
   kill -9 "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null
   TPID=
-}
+} 2>/dev/null
 # tc LINE [MORE...]: the result line of the command (empty after 60 s or
 # when gl-term ended)
 tc() {
