@@ -8,11 +8,14 @@
 #      under the terminal's DUKPT key, decoded and masked as an operator
 #      sees it, verified as the host does, and refused when one byte is
 #      changed on the way (gl-iso),
-#   4. gl-hostd started on loopback, and a terminal (gl-load send, real TLS
-#      with its certificate, its DUKPT keys and MACs) signs on and works a
-#      short day at the counter: balance, redemptions, a PIN, a wrong PIN, a
-#      partial approval, a repeat, a void;
-#   5. the host stopped cleanly, a voucher's history, the ledger checked.
+#   4. gl-hostd started on loopback; the devices of a counter played by
+#      gl-emu on ptys (barcode scanner, magstripe reader, PN532 NFC reader,
+#      IrDA phone link, receipt printer); gl-term signs on and works a day:
+#      redemptions by barcode, by membership card with PIN, by an NFC phone
+#      and an IrDA phone, a partial approval (split tender), a wrong PIN, a
+#      void, the host hanging mid-request (reversal), the batch close;
+#      receipts and the day's report as the printer received them;
+#   5. everything stopped cleanly, a voucher's history, the ledger checked.
 # Everything lives in a fresh directory under build/demo/ that is kept for
 # a look afterwards.
 set -euo pipefail
@@ -45,6 +48,8 @@ step "2. The host's catalogue and registry (SQLite: $GL_DB)"
 "$bin/glctl" voucher issue --product BOOK10K --count 2 --face 30000 --member 01012345678 \
   --channel phone_bill | tee "$demo/issued.txt"
 "$bin/glctl" voucher issue --product BOOK10K --count 1 --face 50000 --channel counter_cash
+"$bin/glctl" product add --id GIFT20K --issuer "Culture Land" --brand "Gift Voucher" \
+  --type culture --prefix 9420 --face 20000 --validity-days 365 --group books
 "$bin/glctl" voucher list --member 01012345678
 
 step "3. The reference redemption on the host link (docs/host-interface.md)"
@@ -66,15 +71,27 @@ echo "   the same frame in the BCD profile:"
 "$bin/gl-iso" encode --profile bcd --bdk "$demo/pki/bdk.hex" <tests/vectors/0200-redeem.txt |
   fold -w 64 | sed 's/^/     /'
 
-step "4. gl-hostd on loopback, and a terminal at the counter"
+step "4. gl-hostd on loopback, the counter's devices, and gl-term at work"
 head -c 32 /dev/urandom > "$demo/pki/pin.key"
 chmod 600 "$demo/pki/pin.key"
-VP=$("$bin/glctl" voucher issue --product BOOK10K --count 1 --face 10000 \
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F > "$demo/pki/imk.hex"
+chmod 600 "$demo/pki/imk.hex"
+VP=$("$bin/glctl" voucher issue --product GIFT20K --count 1 --face 20000 \
       --pin-file <(echo 1234) --pin-key "$demo/pki/pin.key" --json |
      sed -n 's/.*"number": *"\([0-9]*\)".*/\1/p')
+num() { "$bin/glctl" voucher issue --product BOOK10K --count 1 --face "$1" --json |
+        sed -n 's/.*"number": *"\([0-9]*\)".*/\1/p'; }
+VB=$(num 30000); VN=$(num 30000); VI=$(num 10000); VS=$(num 10000)
 # The numbers in full are printed once, when issued; listings mask them.
 mapfile -t VM < <(cut -d' ' -f1 "$demo/issued.txt")
-cat > "$demo/gl-hostd.ini" <<EOF
+# The emulators, gl-hostd and gl-term are run by the functions the system
+# tests use (tests/system/term_lib.bash), in this directory.
+T=$demo KEEP_T=1 GL_BUILD=$PWD/$build
+# shellcheck source=tests/system/term_lib.bash
+source tests/system/term_lib.bash
+set +u
+export GL_DB=$demo/giftlink.db   # the library points it at its own
+cat > "$T/hostd.ini" <<EOF
 [listen]
 address = 127.0.0.1
 port = 0
@@ -88,62 +105,136 @@ path = $GL_DB
 bdk_file = $demo/pki/bdk.hex
 bdk_type = aes128
 pin_key_file = $demo/pki/pin.key
+imk_file = $demo/pki/imk.hex
 [log]
 level = info
 syslog = no
 EOF
-"$bin/gl-hostd" --config "$demo/gl-hostd.ini" 2>"$demo/gl-hostd.log" &
-hpid=$!
-trap 'kill -9 $hpid 2>/dev/null' EXIT
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$demo/gl-hostd.log" | tail -n 1)
-  [ -n "$port" ] && break
-  sleep 0.1
+hostd_start || { cat "$T/hostd.log"; exit 1; }
+echo "   gl-hostd listening on 127.0.0.1:$PORT (log: $T/hostd.log)"
+for d in "scanner scan" "magstripe msr" "pn532 nfc" "irda irda" "printer prn"; do
+  # shellcheck disable=SC2086
+  emu_start $d || { echo "emulator $d did not start" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  set -- $d
+  echo "   gl-emu $1 on ${EMU_PATH[$2]}"
 done
-[ -n "$port" ] || { cat "$demo/gl-hostd.log"; exit 1; }
-echo "   gl-hostd listening on 127.0.0.1:$port (log: $demo/gl-hostd.log)"
-msg() { # MTI PROC PAN AMOUNT [extra lines]
-  printf 'mti=%s\n2=%s\n3=%s\n' "$1" "$3" "$2"
-  [ -n "$4" ] && printf '4=%012d\n' "$4"
-  printf '12=101500\n13=1125\n22=031\n25=00\n41=GLT00001\n42=GLM000000000001\n48=CA004C001\n49=410\n'
-  shift 4
-  for l in "$@"; do echo "$l"; done
-  echo
+cat > "$T/term.ini" <<EOF
+[terminal]
+id = GLT00001
+merchant = GLM000000000001
+cashier = C001
+language = en
+receipt_header = Seoul Books Gangnam\nTel 02-555-0100
+pin_prefixes = 9420
+card_pin = yes
+[host]
+address = 127.0.0.1
+port = $PORT
+server_cn = host.giftlink.test
+response_timeout = 3
+repeat_first = 2
+reconnect_max = 2
+[tls]
+ca = $demo/pki/ca.crt
+cert = $demo/pki/term-GLT00001.crt
+key = $demo/pki/term-GLT00001.key
+[keys]
+ikey_file = $demo/pki/term-GLT00001.ikey
+[journal]
+path = $demo/gl-term.db
+export_dir = $demo
+[devices]
+scanner = ${EMU_PATH[scan]}
+magstripe = ${EMU_PATH[msr]}
+membership_prefixes = 627410
+nfc = ${EMU_PATH[nfc]}
+irda = ${EMU_PATH[irda]}
+printer = ${EMU_PATH[prn]}
+pinpad = stdin
+present_timeout = 10
+[log]
+level = info
+EOF
+echo "   gl-term configuration: $T/term.ini (journal $demo/gl-term.db)"
+term_start || { cat "$T/term.log"; exit 1; }
+echo "   $(grep '^ready' "$T/term.out" | head -n 1)"
+errors=0
+say() { printf '\n   -- %s\n' "$*"; }
+run() { # expected-rc command [PIN line]: sends it, prints the result
+  local want=$1 r
+  shift
+  r=$(tc "$@")
+  echo "   > $1"
+  echo "     $r"
+  if [ "$(rf rc "$r")" != "$want" ]; then
+    echo "   ERROR: expected rc=$want" >&2
+    errors=$((errors + 1))
+  fi
 }
-{
-  printf 'mti=0800\n41=GLT00001\n42=GLM000000000001\n48=CA004C001\n70=001\n\n'
-  msg 0100 316000 "${VM[0]}" ""
-  msg 0200 006000 "${VM[0]}" 10000 11=000101 37=DEMO00000101
-  msg 0200 006000 "${VM[0]}" 10000 11=000101 37=DEMO00000101
-  msg 0200 006000 "$VP" 3000 pin=1234 37=DEMO00000102
-  msg 0200 006000 "$VP" 3000 pin=9999 37=DEMO00000103
-  msg 0200 006000 "${VM[1]}" 45000 37=DEMO00000104
-} > "$demo/day.txt"
-echo "   the terminal sends (gl-load fills DE 7, DE 11, KS and the MAC):"
-echo "     sign-on; balance of ${VM[0]:0:6}******${VM[0]:12}; redeem 10,000 from it, and the"
-echo "     same request again; 3,000 from a PIN voucher with PIN 1234, then with a"
-echo "     wrong PIN; 45,000 from a 30,000 voucher that allows partial use"
-"$bin/gl-load" send --tid GLT00001 --auto --port "$port" --ca "$demo/pki/ca.crt" \
-  --cert-dir "$demo/pki" --server-cn host.giftlink.test \
-  --ikey "$demo/pki/term-GLT00001.ikey" < "$demo/day.txt" > "$demo/answers.txt"
-awk 'BEGIN{RS=""; n=0} {n++; printf "   answer %d:", n;
-     for (i = 1; i <= NF; i++) if ($i ~ /^(mti|4|11|38|39|54)=/ || $i ~ /^mac=/) printf " %s", $i;
-     print ""}' "$demo/answers.txt"
-echo "   (39=00 approved, 10 partial: DE 4 is what was approved; 14 wrong PIN or"
-echo "    unknown number, the same answer; the repeat got the first answer again)"
-rcs=$(sed -n 's/^39=//p' "$demo/answers.txt" | tr '\n' ' ')
-if [ "$rcs" != "00 00 00 00 00 14 10 " ]; then
-  echo "   ERROR: unexpected answers: $rcs" >&2
-  exit 1
-fi
+show_receipt() { # title
+  ctl prn "save $T/receipt.txt" >/dev/null
+  echo "     the printer received ($1):"
+  sed 's/^/       | /' "$T/receipt.txt"
+}
+say "a voucher on a phone screen, scanned: 10,000 of 30,000"
+ctl scan "scan $VB" >/dev/null
+run 00 "redeem 10000 scan"
+show_receipt "merchant and customer copies"
+say "a membership card swiped; the customer keys the PIN on the pad (1234)"
+ctl msr "card 6274100000000014 HONG/GILDONG 2912 101" >/dev/null
+run 00 "redeem 15000 card" "1234"
+say "a phone tapped on the NFC reader; the customer enters the PIN on the phone"
+IMK=$(cat "$demo/pki/imk.hex")
+ctl nfc "tap phone 04A1B2C3D4E5F6 imk=$IMK pin=4321 voucher=$VN,1,3000000" >/dev/null
+ctl nfc "phone enter 4321" >/dev/null
+run 00 "redeem 5000 nfc"
+ctl nfc remove >/dev/null
+say "a phone over the IrDA link"
+ctl irda "phone imk=$IMK pin=5555 voucher=$VI,1,1000000" >/dev/null
+ctl irda "enter 5555" >/dev/null
+run 00 "redeem 4000 irda"
+say "45,000 asked of a 30,000 voucher that allows partial use: split tender"
+ctl prn clear >/dev/null
+ctl scan "scan ${VM[1]}" >/dev/null
+run 10 "redeem 45000 scan"
+ctl prn "save $T/partial.txt" >/dev/null
+grep -E 'Amount|Approved amount|Left to collect' "$T/partial.txt" | head -n 3 |
+  sed 's/^/       | /'
+say "a PIN voucher with a wrong PIN (9999), then the right one (1234)"
+ctl scan "scan $VP" >/dev/null
+run 14 "redeem 3000 scan" "9999"
+ctl scan "scan $VP" >/dev/null
+run 00 "redeem 3000 scan" "1234"
+say "the cashier voids the last sale"
+run 00 "void last"
+ctl prn clear >/dev/null
+say "the host hangs mid-request: no answer, the terminal reverses (0400/0401)"
+hostd_pause
+ctl scan "scan $VS" >/dev/null
+run - "redeem 2000 scan"
+hostd_resume
+for _ in $(seq 1 60); do
+  s=$(tc status)
+  [ "$(rf reversals "$s")" = 0 ] && break
+  sleep 0.5
+done
+echo "     $s"
+echo "     balance of ${VS:0:6}******${VS:12:4} at the host: $(balance "$VS") (restored)"
+[ "$(balance "$VS")" = 10000 ] || { echo "   ERROR: not restored" >&2; errors=$((errors + 1)); }
+say "closing the day: 0500 with the batch totals, the Z report"
+run 00 close
+show_receipt "the day's report"
+run - "export $demo/day.csv"
+term_stop || { echo "gl-term did not stop cleanly" >&2; exit 1; }
+for p in "${EMU_PID[@]}"; do kill -TERM "$p"; wait "$p" || true; done
+EMU_PID=()
 
 step "5. Close: the host stops cleanly, a voucher's history, the ledger"
-kill -TERM "$hpid"
-wait "$hpid" || { echo "gl-hostd did not stop cleanly" >&2; exit 1; }
-trap - EXIT
-tail -n 1 "$demo/gl-hostd.log" | sed 's/^/   /'
-"$bin/glctl" voucher history "${VM[0]}"
+hostd_stop || { echo "gl-hostd did not stop cleanly" >&2; exit 1; }
+tail -n 1 "$T/hostd.log" | sed 's/^/   /'
+"$bin/glctl" voucher history "$VB"
 "$bin/glctl" ledger check
+[ "$errors" -eq 0 ] || { echo "demo: $errors unexpected answer(s)" >&2; exit 1; }
 
 printf '\ndemo done: files in %s\n' "$demo"
