@@ -162,6 +162,8 @@ struct term {
     struct term_txn cur, aux;
     int stopping;
     int script;            /* line-scripted cashier interface */
+    int journal_broken;    /* a journal write failed: no transactions until
+                              tx_recover succeeds again */
 };
 
 /* term_link.c */
@@ -198,6 +200,9 @@ struct term_result {
     int has_msg;
 };
 int tx_recover(struct term *t);
+/* After a failed journal write: retries recovery; GL_OK once the journal
+ * takes writes again (pending rows then owe their reversals). */
+int tx_journal_retry(struct term *t);
 /* Sends what is owed (reversals, advices) that is due; force: now, ignoring
  * the repeat schedule.  GL_OK when nothing is owed any more. */
 int tx_flush(struct term *t, int force);

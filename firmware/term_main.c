@@ -141,7 +141,9 @@ static int run_script(struct term *t)
             }
         }
         link_tick(t);
-        (void)tx_flush(t, 0);
+        if (tx_journal_retry(t) == GL_OK) {
+            (void)tx_flush(t, 0);
+        }
     }
     (void)failed;
     return 0;
@@ -188,6 +190,9 @@ int main(int argc, char **argv)
     hal_clock_init(&t->clock, NULL, 0);
 
     signal(SIGPIPE, SIG_IGN);
+    /* a file-size limit must fail a journal write (EFBIG -> "storage
+     * full"), not kill the terminal mid-transaction */
+    signal(SIGXFSZ, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -93,6 +93,8 @@ const char *term_msg_rc(const char *rc, enum term_lang lang);
       "보안 키를 모두 사용했습니다: 고객센터에 문의하세요")                    \
     X(NO_DEVICE, "No such reader on this terminal",                            \
       "이 단말기에는 해당 리더기가 없습니다")                                  \
+    X(JOURNAL_FULL, "Terminal storage full: sale cancelled, call support",  \
+      "단말기 저장 공간 부족: 거래가 취소되었습니다. 고객센터에 문의하세요")   \
     X(SYSTEM_ERROR, "Terminal error: call support",                            \
       "단말기 오류: 고객센터에 문의하세요")                                    \
     /* receipt labels */                                                       \

@@ -132,7 +132,9 @@ int ui_run_screen(struct term *t)
             }
         }
         link_tick(t);
-        (void)tx_flush(t, 0);
+        if (tx_journal_retry(t) == GL_OK) {
+            (void)tx_flush(t, 0);
+        }
     }
     delwin(g_head);
     delwin(g_body);

@@ -70,6 +70,8 @@ void tx_fault_point(const char *step)
     }
 }
 
+static void journal_failed(struct term *t, int rc);
+
 /* ---- time ------------------------------------------------------------ */
 
 struct kst {
@@ -355,6 +357,9 @@ static int send_advice(struct term *t, struct term_txn *r)
 int tx_flush(struct term *t, int force)
 {
     struct term_txn *r = &t->aux;
+    if (t->journal_broken) {
+        return GL_DB;
+    }
     for (;;) {
         int rc = tj_txn_first_in(&t->j, "reverse,advice", r);
         if (rc == GL_ENOTFOUND) {
@@ -373,6 +378,7 @@ int tx_flush(struct term *t, int force)
         rc = strcmp(r->state, "reverse") == 0 ? send_reversal(t, r)
                                                : send_advice(t, r);
         if (rc != GL_OK) {
+            journal_failed(t, rc);
             return rc;
         }
     }
@@ -416,6 +422,39 @@ int tx_recover(struct term *t)
     if (rc == GL_OK && n > 0) {
         GL_LOG_WARN(MOD, "%d request(s) unanswered at the last stop: "
                     "reversal advices (0420) owed", n);
+    }
+    return rc;
+}
+
+/* ---- a journal that cannot be written --------------------------------- */
+
+static int is_db_error(int rc)
+{
+    return rc == GL_DB || rc == GL_DB_FULL || rc == GL_DB_BUSY ||
+           rc == GL_DB_CORRUPT;
+}
+
+/* A write failed: no new transaction until the journal takes writes again
+ * (the full disk freed); the rows it could not update stay `pending` and
+ * are reversed then, as after a power cut. */
+static void journal_failed(struct term *t, int rc)
+{
+    if (is_db_error(rc) && !t->journal_broken) {
+        t->journal_broken = 1;
+        GL_LOG_ERR(MOD, "the journal cannot be written (%s): no transactions "
+                   "until it can", gl_strerror(rc));
+    }
+}
+
+int tx_journal_retry(struct term *t)
+{
+    if (!t->journal_broken) {
+        return GL_OK;
+    }
+    int rc = tx_recover(t);
+    if (rc == GL_OK) {
+        t->journal_broken = 0;
+        GL_LOG_WARN(MOD, "the journal takes writes again");
     }
     return rc;
 }
@@ -495,6 +534,11 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
     memset(res, 0, sizeof *res);
     memset(r, 0, sizeof *r);
     memset(&keys, 0, sizeof keys);
+    rc = tx_journal_retry(t);
+    if (rc != GL_OK) {
+        result_msg(res, TERM_MSG_JOURNAL_FULL, rc);
+        return rc;
+    }
     if (kind != TK_VOID) {
         pin = p->need_pin || ((strcmp(p->method, "barcode") == 0 ||
                                strcmp(p->method, "keyed") == 0) &&
@@ -571,7 +615,10 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
                 rc = tj_txn_update(&t->j, r);
             }
             if (rc != GL_OK) {
-                result_msg(res, TERM_MSG_SYSTEM_ERROR, rc);
+                journal_failed(t, rc);
+                result_msg(res, is_db_error(rc) ? TERM_MSG_JOURNAL_FULL
+                                                : TERM_MSG_SYSTEM_ERROR,
+                           rc);
                 return rc;
             }
             snprintf(res->rc, sizeof res->rc, "00");
@@ -615,7 +662,9 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
     }
     if (rc != GL_OK) {
         crypto_mac_keys_wipe(&keys);
+        journal_failed(t, rc);
         result_msg(res, rc == GL_DUKPT_EXHAUSTED ? TERM_MSG_KEYS_EXHAUSTED
+                        : is_db_error(rc)        ? TERM_MSG_JOURNAL_FULL
                                                  : TERM_MSG_SYSTEM_ERROR,
                    rc);
         return rc;
@@ -647,9 +696,11 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
             tj_rollback(&t->j);
         }
         if (rc != GL_OK) {
-            /* the answer could not be journalled: the row stays pending,
-             * and a restart reverses it */
-            result_msg(res, TERM_MSG_SYSTEM_ERROR, rc);
+            /* the answer could not be journalled: the row stays pending and
+             * is reversed once the journal takes writes again (or after a
+             * restart); the sale did not happen */
+            journal_failed(t, rc);
+            result_msg(res, TERM_MSG_JOURNAL_FULL, rc);
             return rc;
         }
         tx_fault_point("answer_journalled");
@@ -685,7 +736,8 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
     }
     result_msg(res, TERM_MSG_NO_ANSWER, rc);
     if (jrc != GL_OK) {
-        return jrc; /* still pending: the restart reverses it (0420) */
+        journal_failed(t, jrc);
+        return jrc; /* still pending: reversed (0420) once it can be */
     }
     tx_fault_point("reversal_journalled");
     if (strcmp(r->state, "reverse") == 0) {

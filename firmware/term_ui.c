@@ -225,7 +225,13 @@ static int do_txn(struct term *t, enum term_kind kind, char **arg, int nargs,
     crypto_wipe(&p, sizeof p);
     out_msg(o, t, &res);
     snprintf(o->rc, sizeof o->rc, "%s", res.rc[0] ? res.rc : "-");
-    if (t->cur.id != 0) {
+    if (t->cur.id != 0 && res.rc[0] == '\0') {
+        /* no answer that stands: what was asked and the request's identity */
+        size_t n = strlen(o->extra);
+        snprintf(o->extra + n, sizeof o->extra - n,
+                 " amount=%" PRId64 " rrn=%s stan=%06d", t->cur.amount,
+                 t->cur.rrn, t->cur.stan);
+    } else if (t->cur.id != 0) {
         txn_fields(o, &t->cur);
         if (kind != TK_BALANCE && (strcmp(t->cur.rc, "00") == 0 ||
                                    strcmp(t->cur.rc, "10") == 0)) {

@@ -200,6 +200,35 @@ check "paper back: the reprint prints" grep -q 'REPRINT' "$T/re.txt"
 check "paper back: the reprint is the last sale" grep -qF "$(rf rrn "$r")" "$T/re.txt"
 term_stop
 
+# ---- the journal's disk full ---------------------------------------------
+# A file-size limit on the running gl-term (prlimit) makes journal writes
+# fail as on a full disk: the terminal refuses sales with a clear message,
+# and what it could not journal is reversed once the journal takes writes
+# again.  No value is lost or created.
+V=$(issue BOOK --face 50000)
+term_start
+lim=$(( $(stat -c %s "$T/term.db") > $(stat -c %s "$T/term.db-wal" 2>/dev/null || echo 0) ?
+        $(stat -c %s "$T/term.db") : $(stat -c %s "$T/term.db-wal") ))
+prlimit --pid "$TPID" --fsize=$((lim + 40000)):unlimited || bad "prlimit"
+full=
+for _ in $(seq 1 40); do
+  ctl scan "scan $V" >/dev/null
+  r=$(tc "redeem 100 scan")
+  if grep -q 'Terminal storage full' <<<"$r"; then full=$r; break; fi
+done
+check "disk full: the cashier is told the sale is cancelled" test -n "$full"
+r=$(tc "redeem 100 key:$V")
+check "disk full: the next sale is refused too" grep -q 'Terminal storage full' <<<"$r"
+prlimit --pid "$TPID" --fsize=unlimited:unlimited || bad "prlimit raise"
+ctl scan "scan $V" >/dev/null
+r=$(tc "redeem 100 scan")
+eq "disk freed: sales again" 00 "$(rf rc "$r")"
+eq "disk freed: nothing owed" 0 "$(owed)"
+used=$(sqlite3 "$T/term.db" "SELECT coalesce(sum(approved),0) FROM counted WHERE pan='$V'")
+eq "disk full: journal and host agree" "$((50000 - used))" "$(balance "$V")"
+check "disk full: logged" grep -q 'journal cannot be written' "$T/term.log"
+term_stop
+
 # ---- Korean ----------------------------------------------------------------
 TERM_LANG=ko term_config
 term_start
