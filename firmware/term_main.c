@@ -1,7 +1,7 @@
 /*
  * term_main.c - gl-term: start-up, recovery and the event loop.
  *
- *   gl-term --config FILE [--script | --screen]
+ *   gl-term --config FILE [--script | --screen | --check-config]
  *
  * Start-up: the configuration, the journal (created on first start), the
  * DUKPT state (from the journal; on the first start from the key file of
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
     struct term *t = &term;
     const char *cfg_path = NULL;
     char err[512];
-    int mode = -1, rc;
+    int mode = -1, check_only = 0, rc;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -164,8 +164,11 @@ int main(int argc, char **argv)
             mode = 1;
         } else if (strcmp(argv[i], "--screen") == 0) {
             mode = 0;
+        } else if (strcmp(argv[i], "--check-config") == 0) {
+            check_only = 1;
         } else {
-            fprintf(stderr, "usage: gl-term --config FILE [--script | --screen]\n");
+            fprintf(stderr, "usage: gl-term --config FILE [--script | --screen | "
+                            "--check-config]\n");
             return 2;
         }
     }
@@ -177,6 +180,10 @@ int main(int argc, char **argv)
     if (rc != GL_OK) {
         fprintf(stderr, "gl-term: %s\n", err);
         return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", cfg_path);
+        return 0;
     }
     t->script = mode >= 0 ? mode : !isatty(0);
     gl_log_open("gl-term", t->cfg.log_syslog);

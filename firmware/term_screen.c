@@ -21,6 +21,7 @@
 #include <ncurses.h>
 
 #include "gl_err.h"
+#include "gl_log.h"
 #include "term.h"
 #include "term_ui.h"
 
@@ -111,9 +112,13 @@ int ui_run_screen(struct term *t)
                 }
                 if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
                     struct ui_out o;
+                    char shown[sizeof line];
                     line[len] = '\0';
                     len = 0;
-                    say(line);
+                    /* the history keeps keyed numbers masked */
+                    memcpy(shown, line, sizeof shown);
+                    gl_mask_digit_runs(shown, strlen(shown));
+                    say(shown);
                     say("   ...");
                     /* the PIN pad reads the keyboard itself while it asks */
                     echo();
