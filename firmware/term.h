@@ -53,7 +53,7 @@ struct term_config {
     long long floor_limit; /* KRW, with offline */
     char pin_prefixes[128]; /* issuer prefixes of vouchers that carry a PIN */
     int card_pin;          /* membership/brand cards: ask for the PIN */
-    int copies;            /* 1: customer copy only, 2: merchant + customer */
+    long long copies;      /* 1: customer copy only, 2: merchant + customer */
     /* [host] */
     char host[128];
     char port[8];
