@@ -162,6 +162,9 @@ struct term {
     struct term_txn cur, aux;
     int stopping;
     int script;            /* line-scripted cashier interface */
+    /* the screen's way to tell the cashier what the terminal waits for
+     * (a scan, the customer's PIN); NULL in scripts */
+    void (*prompt)(struct term *t, enum term_msg_id id);
     int journal_broken;    /* a journal write failed: no transactions until
                               tx_recover succeeds again */
 };

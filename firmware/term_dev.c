@@ -283,6 +283,9 @@ int dev_present(struct term *t, const char *method, int64_t amount,
 
     memset(p, 0, sizeof *p);
     memset(res, 0, sizeof *res);
+    if (t->prompt != NULL && strncmp(method, "key:", 4) != 0) {
+        t->prompt(t, TERM_MSG_PRESENT_VOUCHER);
+    }
     if (strcmp(method, "scan") == 0) {
         char v[SCANNER_VOUCHER_LEN + 1];
         if (!t->has_scanner) {
@@ -362,7 +365,9 @@ int dev_pin(struct term *t, const char *pan, struct pinpad_block *pb)
     if (t->pin_fd < 0) {
         return GL_DEV_NODEV;
     }
-    if (t->script) {
+    if (t->prompt != NULL) {
+        t->prompt(t, TERM_MSG_ENTER_PIN);
+    } else if (t->script) {
         /* the scripted counter: the next line on the PIN pad is the PIN */
         printf("pin?\n");
         fflush(stdout);

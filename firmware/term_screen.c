@@ -72,6 +72,13 @@ static void show(const struct term *t, const struct ui_out *o)
     (void)t;
 }
 
+static void prompt(struct term *t, enum term_msg_id id)
+{
+    char line[200];
+    snprintf(line, sizeof line, "   … %s", term_msg(id, t->lang));
+    say(line);
+}
+
 int ui_run_screen(struct term *t)
 {
     char line[256];
@@ -91,6 +98,7 @@ int ui_run_screen(struct term *t)
     scrollok(g_body, TRUE);
     keypad(g_input, TRUE);
     wtimeout(g_input, 0);
+    t->prompt = prompt;
     say(term_msg(TERM_MSG_PRESENT_VOUCHER, t->lang));
     say("redeem AMOUNT scan|card|nfc|irda|key:NUMBER · balance · refund · void · "
         "activate · reload · cashout · close · report · reprint · quit");
@@ -119,11 +127,9 @@ int ui_run_screen(struct term *t)
                     memcpy(shown, line, sizeof shown);
                     gl_mask_digit_runs(shown, strlen(shown));
                     say(shown);
-                    say("   ...");
-                    /* the PIN pad reads the keyboard itself while it asks */
-                    echo();
+                    /* the PIN pad reads the keyboard itself while it asks;
+                     * nothing it reads is echoed */
                     int rc = ui_exec(t, line, &o);
-                    noecho();
                     if (!(rc == GL_ENOTFOUND && o.cmd[0] == '\0')) {
                         show(t, &o);
                     }
@@ -141,6 +147,7 @@ int ui_run_screen(struct term *t)
             (void)tx_flush(t, 0);
         }
     }
+    t->prompt = NULL;
     delwin(g_head);
     delwin(g_body);
     delwin(g_input);

@@ -30,9 +30,11 @@ term_setup || { echo "setup failed"; echo "$pass passed, $((fail + 1)) failed"; 
 hostd_start || { cat "$T/hostd.log"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 term_config
 V=$(issue BOOK --face 30000)
-python3 - "$B/gl-term" "$T/term.ini" "$V" "$T/screen.txt" <<'PY' >"$T/screen.result"
+echo 1234 > "$T/pin.txt"
+VP=$(issue GIFT --face 20000 --pin-file "$T/pin.txt" --pin-key "$T/pin.key")
+python3 - "$B/gl-term" "$T/term.ini" "$V" "$T/screen.txt" "$VP" <<'PY' >"$T/screen.result"
 import os, pty, select, sys, time
-binary, cfg, number, dump = sys.argv[1:5]
+binary, cfg, number, dump, pinv = sys.argv[1:6]
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["TERM"] = "xterm"
@@ -67,6 +69,14 @@ print("balance", "ok" if ok else "FAIL")
 type_line("redeem 7000 key:" + number)
 ok = read_until("balance=23000")
 print("redeem", "ok" if ok else "FAIL")
+type_line("redeem 2000 key:" + pinv)
+ok = read_until("Customer: enter PIN")
+mark = len(seen)
+for ch in "4321\r":  # a PIN with digits that appear nowhere else
+    os.write(fd, ch.encode())
+    time.sleep(0.01)
+ok = ok and read_until("Invalid number or PIN") and b"4321" not in seen[mark:]
+print("pin", "ok" if ok else "FAIL")
 type_line("frobnicate")
 ok = read_until("unknown command")
 print("unknown", "ok" if ok else "FAIL")
@@ -88,7 +98,7 @@ print("exit", "ok" if status is not None and os.WIFEXITED(status)
       and os.WEXITSTATUS(status) == 0 else "FAIL %r" % (status,))
 open(dump, "wb").write(seen)
 PY
-for k in start balance redeem unknown exit; do
+for k in start balance redeem pin unknown exit; do
   eq "screen: $k" "$k ok" "$(grep "^$k " "$T/screen.result")"
 done
 eq "screen: the redemption reached the host" 23000 "$(balance "$V")"
