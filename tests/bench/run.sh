@@ -38,4 +38,9 @@ fi
 if [ -x "$build/bin/gl-hostd" ] && [ -x "$build/bin/gl-load" ]; then
   GL_BUILD=$PWD/$build bash tests/bench/hostd_bench.sh || status=1
 fi
+# The terminal: a day of scanned redemptions against the real host
+# (TERM_BENCH_N, default 10,000), its heap, peak RSS and binary size.
+if [ -x "$build/bin/gl-term" ] && [ -x "$build/bin/gl-hostd" ] && [ -x "$build/bin/gl-emu" ]; then
+  bash tests/bench/term_bench.sh "$build" || status=1
+fi
 exit $status
