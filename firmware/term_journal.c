@@ -222,6 +222,9 @@ void tj_close(struct term_journal *j)
     sqlite3_finalize(j->st_upd);
     sqlite3_finalize(j->st_meta_get);
     sqlite3_finalize(j->st_meta_set);
+    for (size_t i = 0; i < sizeof j->st_sel / sizeof j->st_sel[0]; i++) {
+        sqlite3_finalize(j->st_sel[i]);
+    }
     sqlite3_close(j->db);
     j->db = NULL;
 }
@@ -393,24 +396,30 @@ int tj_txn_update(struct term_journal *j, const struct term_txn *t)
 }
 
 /* Runs "SELECT id, <COLS> FROM txn <where>" with one optional text and one
- * optional integer parameter; the first row into t. */
-static int select_one(struct term_journal *j, const char *where,
+ * optional integer parameter; the first row into t.  Each call site has its
+ * own slot: the statement is prepared once and kept (no allocation per
+ * transaction). */
+static int select_one(struct term_journal *j, int slot, const char *where,
                       const char *text, int64_t num, int has_num,
                       struct term_txn *t)
 {
-    char sql[1536];
-    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT id");
-    sqlite3_stmt *st;
-    int rc = GL_ENOTFOUND;
+    sqlite3_stmt *st = j->st_sel[slot];
+    int rc = GL_ENOTFOUND, src;
 
-    for (size_t i = 0; i < NCOLS; i++) {
-        n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s", COLS[i].name);
-    }
-    snprintf(sql + n, sizeof sql - n, " FROM txn %s", where);
-    /* cached: each call site passes a constant where */
-    int src = sqlite3_prepare_v3(j->db, sql, -1, 0, &st, NULL);
-    if (src != SQLITE_OK) {
-        return db_err(j->db, src);
+    if (st == NULL) {
+        char sql[1536];
+        size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT id");
+        for (size_t i = 0; i < NCOLS; i++) {
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ",%s",
+                                  COLS[i].name);
+        }
+        snprintf(sql + n, sizeof sql - n, " FROM txn %s", where);
+        rc = prep(j, &j->st_sel[slot], sql);
+        if (rc != GL_OK) {
+            return rc;
+        }
+        st = j->st_sel[slot];
+        rc = GL_ENOTFOUND;
     }
     int k = 1;
     if (text != NULL) {
@@ -426,33 +435,36 @@ static int select_one(struct term_journal *j, const char *where,
     } else if (src != SQLITE_DONE) {
         rc = db_err(j->db, src);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
 int tj_txn_get(struct term_journal *j, int64_t id, struct term_txn *t)
 {
-    return select_one(j, "WHERE id=?", NULL, id, 1, t);
+    return select_one(j, 0, "WHERE id=?", NULL, id, 1, t);
 }
 
 int tj_txn_by_rrn(struct term_journal *j, const char *rrn, struct term_txn *t)
 {
-    return select_one(j, "WHERE rrn=?", rrn, 0, 0, t);
+    return select_one(j, 1, "WHERE rrn=?", rrn, 0, 0, t);
 }
 
 int tj_txn_first_in(struct term_journal *j, const char *states,
                     struct term_txn *t)
 {
-    return select_one(j,
+    /* "+id": order after the partial index on state found the few rows
+     * still owed, rather than walking the whole table in rowid order */
+    return select_one(j, 2,
                       "WHERE state NOT IN ('done','reversed','refused',"
                       "'dropped') AND instr(','||?||',', ','||state||',') > 0"
-                      " ORDER BY id LIMIT 1",
+                      " ORDER BY +id LIMIT 1",
                       states, 0, 0, t);
 }
 
 int tj_txn_last(struct term_journal *j, struct term_txn *t)
 {
-    return select_one(j, "WHERE kind <> 'balance' ORDER BY id DESC LIMIT 1",
+    return select_one(j, 3, "WHERE kind <> 'balance' ORDER BY id DESC LIMIT 1",
                       NULL, 0, 0, t);
 }
 

@@ -122,6 +122,7 @@ struct term_journal {
     sqlite3 *db;
     char path[512];
     sqlite3_stmt *st_ins, *st_upd, *st_meta_get, *st_meta_set;
+    sqlite3_stmt *st_sel[4]; /* prepared on first use (term_journal.c) */
 };
 
 /* Opens (creating, migrating) the journal at path.  GL_OK, GL_DB_*. */

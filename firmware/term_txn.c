@@ -512,7 +512,19 @@ static int journal_new(struct term *t, struct term_txn *r, int take_keys,
         snprintf(r->created, sizeof r->created, "%s", k.iso);
         snprintf(r->rrn, sizeof r->rrn, "%s%06d", k.rrn6, r->stan);
         r->batch = t->batch;
+        if (r->offline) {
+            /* DE 38 of an offline approval: OFF + the STAN's last digits */
+            int s3 = r->stan % 1000;
+            memcpy(r->auth, "OFF", 3);
+            r->auth[3] = (char)('0' + s3 / 100);
+            r->auth[4] = (char)('0' + s3 / 10 % 10);
+            r->auth[5] = (char)('0' + s3 % 10);
+            r->auth[6] = '\0';
+        }
         rc = tj_txn_insert(&t->j, r);
+    }
+    if (rc == GL_OK && r->offline) {
+        rc = tj_meta_set_int(&t->j, "last_receipt", r->id);
     }
     if (rc == GL_OK) {
         rc = tj_commit(&t->j);
@@ -605,15 +617,6 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
             r->offline = 1;
             r->approved = r->amount;
             rc = journal_new(t, r, 0, NULL);
-            if (rc == GL_OK) {
-                int s3 = r->stan % 1000;
-                memcpy(r->auth, "OFF", 3);
-                r->auth[3] = (char)('0' + s3 / 100);
-                r->auth[4] = (char)('0' + s3 / 10 % 10);
-                r->auth[5] = (char)('0' + s3 % 10);
-                r->auth[6] = '\0';
-                rc = tj_txn_update(&t->j, r);
-            }
             if (rc != GL_OK) {
                 journal_failed(t, rc);
                 result_msg(res, is_db_error(rc) ? TERM_MSG_JOURNAL_FULL
@@ -681,6 +684,11 @@ int tx_run(struct term *t, enum term_kind kind, int64_t amount,
         rc = tj_begin(&t->j);
         if (rc == GL_OK) {
             rc = tj_txn_update(&t->j, r);
+        }
+        if (rc == GL_OK && kind != TK_BALANCE &&
+            (strcmp(r->rc, "00") == 0 || strcmp(r->rc, "10") == 0)) {
+            /* the receipt `reprint` prints, in the same commit */
+            rc = tj_meta_set_int(&t->j, "last_receipt", r->id);
         }
         if (rc == GL_OK && kind == TK_VOID && strcmp(r->rc, "00") == 0) {
             struct term_txn *o = &t->aux;

@@ -126,7 +126,6 @@ static void print_receipts(struct term *t, const struct term_txn *r, int reprint
             break;
         }
     }
-    (void)tj_meta_set_int(&t->j, "last_receipt", r->id);
 }
 
 static void txn_fields(struct ui_out *o, const struct term_txn *r)
