@@ -11,9 +11,17 @@ term_setup || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 hostd_start || { cat "$T/hostd.log"; echo "0 passed, 1 failed"; exit 1; }
 emu_start scanner scan || bad "scanner emulator"
 emu_start printer prn || bad "printer emulator"
-term_config
+term_config "[host]" "echo_idle = 1"
 term_start || { cat "$T/term.log"; echo "0 passed, 1 failed"; exit 1; }
 msg() { echo "$1" | sed -n 's/.*msg="\(.*\)"$/\1/p'; }
+
+# an idle link is kept alive with echoes (0800 301) on the same session
+s1=$(tc status)
+sleep 3
+s2=$(tc status)
+check "idle: echoes sent" test "$(rf sent "$s2")" -ge $(( $(rf sent "$s1") + 2 ))
+eq "idle: answered" "$(( $(rf sent "$s2") ))" "$(rf received "$s2")"
+eq "idle: no reconnect" "$(rf reconnects "$s1")" "$(rf reconnects "$s2")"
 
 # activation of a till card (issued without value)
 TC=$(issue BOOK --face 10000 --unfunded)
