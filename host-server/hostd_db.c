@@ -165,7 +165,8 @@ int hostd_worker_init(struct hostd_worker *w, const struct hostd_config *cfg,
     err[0] = '\0';
     w->rl_term = calloc(1, sizeof *w->rl_term);
     w->rl_voucher = calloc(1, sizeof *w->rl_voucher);
-    if (w->rl_term == NULL || w->rl_voucher == NULL) {
+    if (w->rl_term == NULL || w->rl_voucher == NULL ||
+        hostd_proc_scratch_init(w) != GL_OK) {
         rc = GL_ENOMEM;
         goto out;
     }
@@ -260,6 +261,7 @@ out:
 
 void hostd_worker_deinit(struct hostd_worker *w)
 {
+    hostd_proc_scratch_free(w);
     hostd_db_deinit(w);
     if (w->reg_ready) {
         registry_deinit(&w->reg);

@@ -148,6 +148,11 @@ struct hostd_worker {
     int64_t cashout_acct, cash_acct;
     int64_t last_expire;
     uint64_t seq; /* host-assigned retrieval references */
+    /* scratch of hostd_proc_request, allocated once per worker: the
+     * request's context and the one earlier request an operation reads
+     * (an original, a repeat's first answer) */
+    void *pctx_buf;
+    struct hostd_txn *orig_buf;
 };
 
 /* What the loop does with a request after processing. */
@@ -163,6 +168,10 @@ enum hostd_action {
 int hostd_worker_init(struct hostd_worker *w, const struct hostd_config *cfg,
                       int id, char *err);
 void hostd_worker_deinit(struct hostd_worker *w);
+
+/* The scratch memory of hostd_proc_request (hostd_worker_init calls it). */
+int hostd_proc_scratch_init(struct hostd_worker *w);
+void hostd_proc_scratch_free(struct hostd_worker *w);
 
 /* Group commit around one round of requests. */
 int hostd_batch_begin(struct hostd_worker *w);

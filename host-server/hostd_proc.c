@@ -1018,7 +1018,7 @@ static int op_credit(struct pctx *p, int op)
     } else {
         int64_t max;
         if (parse_de90(p->req, &ok)) {
-            orig = malloc(sizeof *orig);
+            orig = p->w->orig_buf; /* one per worker: ops never nest */
             if (orig == NULL) {
                 return GL_ENOMEM;
             }
@@ -1027,12 +1027,10 @@ static int op_credit(struct pctx *p, int op)
                 (orig->op != HOP_REDEEM || !is_approved(orig->rc) ||
                  orig->state != HST_NORMAL ||
                  strcmp(orig->pan, p->pan) != 0))) {
-                free(orig);
                 decline(p, "25", NULL);
                 return GL_OK;
             }
             if (rc != GL_OK) {
-                free(orig);
                 return rc;
             }
             max = orig->amount - orig->refunded;
@@ -1040,14 +1038,12 @@ static int op_credit(struct pctx *p, int op)
             max = v.face - v.balance;
         }
         if (p->amount > max) {
-            free(orig);
             decline(p, "13", NULL);
             return GL_OK;
         }
         if (orig != NULL) {
             rc = hostd_db_txn_add_refunded(p->w, p->tid, ok.stan, ok.de7,
                                            p->amount);
-            free(orig);
             if (rc != GL_OK) {
                 return rc;
             }
@@ -1090,7 +1086,7 @@ static int op_void(struct pctx *p)
         decline(p, "30", NULL);
         return GL_OK;
     }
-    o = malloc(sizeof *o);
+    o = p->w->orig_buf; /* one per worker: ops never nest */
     if (o == NULL) {
         return GL_ENOMEM;
     }
@@ -1142,7 +1138,6 @@ static int op_void(struct pctx *p)
         }
     }
 out:
-    free(o);
     return rc;
 }
 
@@ -1150,7 +1145,7 @@ out:
 
 static int op_completion(struct pctx *p, const struct orig_key *ok)
 {
-    struct hostd_txn *o = malloc(sizeof *o);
+    struct hostd_txn *o = p->w->orig_buf; /* one per worker: ops never nest */
     struct ledger_result res;
     char id[LEDGER_ID_MAX + 1], hid[LEDGER_ID_CAP + 1];
     const char *cur;
@@ -1198,7 +1193,6 @@ static int op_completion(struct pctx *p, const struct orig_key *ok)
     }
     rc = de54_account(p, d);
 out:
-    free(o);
     return rc;
 }
 
@@ -1268,7 +1262,7 @@ static int op_reversal(struct pctx *p)
         decline(p, "30", NULL);
         return GL_OK;
     }
-    o = malloc(sizeof *o);
+    o = p->w->orig_buf; /* one per worker: ops never nest */
     if (o == NULL) {
         return GL_ENOMEM;
     }
@@ -1330,7 +1324,6 @@ static int op_reversal(struct pctx *p)
         set_rc(p, "00");
     }
 out:
-    free(o);
     return rc;
 }
 
@@ -1429,7 +1422,7 @@ static int op_upload(struct pctx *p)
         decline(p, "30", NULL);
         return GL_OK;
     }
-    o = malloc(sizeof *o);
+    o = p->w->orig_buf; /* one per worker: ops never nest */
     if (o == NULL) {
         return GL_ENOMEM;
     }
@@ -1456,7 +1449,6 @@ static int op_upload(struct pctx *p)
             rc = GL_OK;
         }
     }
-    free(o);
     return rc;
 }
 
@@ -1677,16 +1669,35 @@ static int replay(struct pctx *p, const struct hostd_txn *t)
     return GL_OK;
 }
 
+int hostd_proc_scratch_init(struct hostd_worker *w)
+{
+    w->pctx_buf = calloc(1, sizeof(struct pctx));
+    w->orig_buf = calloc(1, sizeof *w->orig_buf);
+    return w->pctx_buf != NULL && w->orig_buf != NULL ? GL_OK : GL_ENOMEM;
+}
+
+void hostd_proc_scratch_free(struct hostd_worker *w)
+{
+    if (w->pctx_buf != NULL) {
+        crypto_wipe(w->pctx_buf, sizeof(struct pctx));
+    }
+    free(w->pctx_buf);
+    free(w->orig_buf);
+    w->pctx_buf = NULL;
+    w->orig_buf = NULL;
+}
+
 int hostd_proc_request(struct hostd_worker *w, struct hostd_sess *s,
                        const struct iso_msg *req, struct iso_msg *resp)
 {
-    struct pctx *p = calloc(1, sizeof *p);
+    struct pctx *p = w->pctx_buf;
     char de4[16];
     int rc = GL_OK, action = HOSTD_ANSWER, stored = 0, savepoint = 0;
 
     if (p == NULL) {
         return HOSTD_CLOSE;
     }
+    memset(p, 0, sizeof *p);
     p->w = w;
     p->s = s;
     p->req = req;
@@ -1733,7 +1744,7 @@ int hostd_proc_request(struct hostd_worker *w, struct hostd_sess *s,
     savepoint = 1;
     digest(p, p->t.digest);
     {
-        struct hostd_txn *old = malloc(sizeof *old);
+        struct hostd_txn *old = w->orig_buf;
         if (old == NULL) {
             rc = GL_ENOMEM;
             goto answer;
@@ -1743,7 +1754,6 @@ int hostd_proc_request(struct hostd_worker *w, struct hostd_sess *s,
             if (strncmp(old->mti, p->mti, 3) == 0 &&
                 strcmp(old->digest, p->t.digest) == 0) {
                 rc = replay(p, old);
-                free(old);
                 if (rc == GL_OK) {
                     GL_LOG_DEBUG("hostd", "%s: repeat of STAN %s answered "
                                  "from the store", p->tid, p->stan);
@@ -1751,12 +1761,10 @@ int hostd_proc_request(struct hostd_worker *w, struct hostd_sess *s,
                 stored = 1; /* nothing new to store */
                 goto done;
             }
-            free(old);
             decline(p, "94", NULL);
             stored = 1; /* the first answer stays */
             goto answer;
         }
-        free(old);
         if (rc != GL_ENOTFOUND) {
             goto answer;
         }
@@ -1861,7 +1869,6 @@ done:
     }
 out:
     crypto_wipe(p, sizeof *p);
-    free(p);
     return action;
 }
 
