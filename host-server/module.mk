@@ -23,3 +23,14 @@ GL_PROGS += gl-hostd
 gl-hostd_SRCS := host-server/hostd_main.c host-server/hostd_config.c \
                  host-server/hostd_db.c host-server/hostd_proc.c \
                  host-server/hostd_loop.c
+
+# acquirer
+# The host's client of a card acquirer (acquirer.h, docs/acquirer-link.md).
+GL_LIB_SRCS += host-server/acquirer.c
+# end acquirer
+
+# notify
+# The notification outbox (a table of the host's database) and its SMS
+# sender over SMPP 3.4 (notify.h, smpp_client.h, docs/notifications.md).
+GL_LIB_SRCS += host-server/notify.c host-server/smpp_client.c
+# end notify

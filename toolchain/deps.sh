@@ -11,6 +11,8 @@ PACKAGES=(
   # libraries the code links (DESIGN.md "Dependencies")
   libmbedtls-dev libsqlite3-dev libnfc-dev libnfc-bin libserialport-dev
   libinih-dev libncurses-dev
+  # SMS notifications over SMPP 3.4 (host-server/smpp_client.c, gl-smsc)
+  libsmpp34-dev
   # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
   tshark wireshark-common valgrind socat sqlite3 xxd python3 openssl
   # gl-hostd sync tests: fault injection into fdatasync (strace -e inject)

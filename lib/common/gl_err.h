@@ -131,7 +131,19 @@
     X(REG_CANCELLED, -623, "voucher cancelled")                               \
     X(REG_NOTACCEPTED, -624, "voucher not accepted at this merchant")         \
     X(REG_NOPARTIAL, -625, "product does not allow partial use")              \
-    X(REG_NUMSPACE, -626, "no free voucher number found for the prefix")
+    X(REG_NUMSPACE, -626, "no free voucher number found for the prefix")     \
+    /* acquirer: the host's client of a card acquirer (acquirer.h) */        \
+    X(ACQ_BADANSWER, -750, "acquirer's answer does not decode: connection closed") \
+    X(ACQ_PROTO, -751, "acquirer's answer breaks the link profile: connection closed") \
+    /* SMS and notifications */                                               \
+    X(SMS_PHONE, -700, "not a Korean mobile number (01X plus 7 or 8 digits)") \
+    X(SMS_TEXT, -701, "text empty, not UTF-8, outside UCS-2 or too long")    \
+    X(SMS_CONFLICT, -702, "idempotency key already used with other values")  \
+    X(SMS_BIND, -703, "SMSC refused the bind")                                \
+    X(SMS_THROTTLED, -704, "SMSC throttled the submit; retry later")          \
+    X(SMS_TEMPFAIL, -705, "SMSC failed the submit temporarily; retry later")  \
+    X(SMS_REJECTED, -706, "SMSC rejected the message permanently")            \
+    X(SMS_PDU, -707, "malformed or unexpected SMPP PDU")
 
 enum gl_err {
 #define GL_ERR_ENUM_(name, code, text) GL_##name = (code),

@@ -91,6 +91,22 @@ const char *gl_mask_pan(char out[GL_MASK_MAX], const char *pan, size_t len)
     return out;
 }
 
+const char *gl_mask_phone(char out[GL_MASK_MAX], const char *phone)
+{
+    size_t len = phone != NULL ? strlen(phone) : 0, digits = 0, o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        digits += is_digit(phone[i]) ? 1 : 0;
+    }
+    int kor = (len == 10 || len == 11) && digits == len;
+    for (size_t i = 0; i < len && o < GL_MASK_MAX - 1; i++) {
+        int keep = kor ? (i < 3 || i >= len - 4) : (len >= 2 && i >= len - 2);
+        out[o++] = keep ? phone[i] : '*';
+    }
+    out[o] = '\0';
+    return out;
+}
+
 void gl_mask_digit_runs(char *buf, size_t len)
 {
     size_t i = 0;

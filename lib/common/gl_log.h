@@ -57,6 +57,16 @@ void gl_logv(enum gl_log_level level, const char *module, const char *fmt,
 const char *gl_mask_pan(char out[GL_MASK_MAX], const char *pan, size_t len);
 
 /*
+ * Masks a phone number into out (GL_MASK_MAX bytes, caller's) and returns
+ * out: a number of 10 or 11 digits keeps its 3-digit prefix and last 4
+ * ("010****5678"), any other string keeps only its last 2 characters.  At
+ * most GL_MASK_MAX - 1 characters are written; NULL gives "".  Never fails.
+ * Phone numbers are too short for the digit-run filter of gl_log, so every
+ * caller that logs one passes it through here.
+ */
+const char *gl_mask_phone(char out[GL_MASK_MAX], const char *phone);
+
+/*
  * Masks in place every run of 13..19 ASCII digits in buf[0..len) as
  * gl_mask_pan would.  Used by gl_log on every line, and by anyone writing
  * free text that may hold a number (receipts, reports).

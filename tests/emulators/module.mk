@@ -29,3 +29,27 @@ $(BUILD)/tests/test_escpos: LDLIBS += -lzint
 # link are listed in drivers/module.mk
 fuzz_escpos_FUZZ_SRCS += tests/emulators/escpos_decode.c
 # end serial devices
+
+# acquirer
+# The acquirer emulator (acq_emu.h): linked into test_acquirer, and the
+# program gl-acq.  gl-acq's object is acq_emu.c compiled again with
+# -DACQ_EMU_MAIN (its main()), so the test links the file without one.
+test_acquirer_EXTRA := tests/emulators/acq_emu.c
+GL_PROGS += gl-acq
+gl-acq_SRCS := tests/emulators/acq_emu_main.c
+$(BUILD)/obj/tests/emulators/acq_emu_main.o: tests/emulators/acq_emu.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GL_INCLUDES) -DACQ_EMU_MAIN -c $< -o $@
+# end acquirer
+
+# notify
+# The SMSC emulator (smsc_emu.h): linked into test_notify, and the program
+# gl-smsc, whose object is smsc_emu.c compiled again with -DSMSC_EMU_MAIN.
+test_notify_EXTRA := tests/emulators/smsc_emu.c
+GL_PROGS += gl-smsc
+gl-smsc_SRCS := tests/emulators/smsc_emu_main.c
+$(BUILD)/obj/tests/emulators/smsc_emu_main.o: tests/emulators/smsc_emu.c \
+                                              | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GL_INCLUDES) -DSMSC_EMU_MAIN -c $< -o $@
+# end notify
