@@ -141,7 +141,6 @@ static int run_script(struct term *t)
 {
     char line[512];
     size_t len = 0;
-    int failed = 0;
 
     printf("ready tid=%s batch=%06d link=%s\n", t->cfg.tid, t->batch,
            t->link.signed_on ? "up" : "down");
@@ -158,8 +157,9 @@ static int run_script(struct term *t)
             if (r < 0) {
                 break; /* end of the script */
             }
-            if (r > 0 && ui_script_line(t, line) != GL_OK) {
-                failed++;
+            if (r > 0) {
+                /* a decline is an answer, not a failure of the script */
+                (void)ui_script_line(t, line);
             }
         }
         link_tick(t);
@@ -167,7 +167,6 @@ static int run_script(struct term *t)
             (void)tx_flush(t, 0);
         }
     }
-    (void)failed;
     return 0;
 }
 
