@@ -181,6 +181,9 @@ void link_close(struct term *t, const char *why);
  * the caller's journal transaction when one is open) and gives its MAC
  * keys; GL_DUKPT_EXHAUSTED when the keys are used up. */
 int link_next_keys(struct term *t, struct crypto_mac_keys *keys);
+/* One journal transaction: the next STAN and the next DUKPT keys, both
+ * saved before either is used. */
+int link_new_stan_keys(struct term *t, int *stan, struct crypto_mac_keys *keys);
 /* Puts KS (from keys) into DE 48 of m, after CA and before the rest. */
 int link_set_ks(struct iso_msg *m, const struct crypto_mac_keys *keys);
 /* Signs and sends req, then waits up to timeout_s for its answer (same

@@ -226,31 +226,38 @@ static void de7_now(char out[11])
     out[10] = '\0';
 }
 
-/* A network management message (DE 70 code) with a fresh STAN. */
-static int netmgmt(struct term *t, const char *code, long long timeout_s)
+int link_new_stan_keys(struct term *t, int *stan, struct crypto_mac_keys *keys)
 {
-    struct crypto_mac_keys keys;
-    struct iso_msg *m = &t->req;
-    char de7[11], ca[32];
-    int64_t stan = 0;
-    int rc;
-
-    rc = tj_begin(&t->j);
+    int64_t v = 0;
+    int rc = tj_begin(&t->j);
     if (rc == GL_OK) {
-        if (tj_meta_int(&t->j, "stan", &stan) != GL_OK) {
-            stan = 0;
+        if (tj_meta_int(&t->j, "stan", &v) != GL_OK) {
+            v = 0;
         }
-        stan = stan % 999999 + 1;
-        rc = tj_meta_set_int(&t->j, "stan", stan);
+        v = v % 999999 + 1; /* 000001..999999, never 000000 */
+        *stan = (int)v;
+        rc = tj_meta_set_int(&t->j, "stan", v);
     }
     if (rc == GL_OK) {
-        rc = link_next_keys(t, &keys);
+        rc = link_next_keys(t, keys);
     }
     if (rc == GL_OK) {
         rc = tj_commit(&t->j);
     } else {
         tj_rollback(&t->j);
     }
+    return rc;
+}
+
+/* A network management message (DE 70 code) with a fresh STAN. */
+static int netmgmt(struct term *t, const char *code, long long timeout_s)
+{
+    struct crypto_mac_keys keys;
+    struct iso_msg *m = &t->req;
+    char de7[11], ca[32];
+    int stan = 0;
+    int rc = link_new_stan_keys(t, &stan, &keys);
+
     if (rc != GL_OK) {
         return rc;
     }

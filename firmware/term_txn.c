@@ -246,26 +246,39 @@ static void take_answer(struct term *t, struct term_txn *r)
 
 /* ---- what is owed: reversals and advices ----------------------------- */
 
-static int send_reversal(struct term *t, struct term_txn *r)
+/*
+ * Before one more transmission of an owed reversal or advice: the next DUKPT
+ * keys, the count of transmissions and the time of the next repeat, saved
+ * in one journal transaction.
+ */
+static int next_transmission(struct term *t, struct term_txn *r, int *sends,
+                             struct crypto_mac_keys *keys)
 {
-    struct crypto_mac_keys keys;
-    struct iso_msg *m = &t->req;
-    char mti[5], de90[43];
     int rc = tj_begin(&t->j);
-
     if (rc == GL_OK) {
-        rc = link_next_keys(t, &keys);
+        rc = link_next_keys(t, keys);
     }
     if (rc == GL_OK) {
-        r->rev_sends++;
-        r->next_at = wall_s() + repeat_after(t, r->rev_sends);
+        (*sends)++;
+        r->next_at = wall_s() + repeat_after(t, *sends);
         rc = tj_txn_update(&t->j, r);
     }
     if (rc == GL_OK) {
         rc = tj_commit(&t->j);
     } else {
+        (*sends)--;
         tj_rollback(&t->j);
     }
+    return rc;
+}
+
+static int send_reversal(struct term *t, struct term_txn *r)
+{
+    struct crypto_mac_keys keys;
+    struct iso_msg *m = &t->req;
+    char mti[5], de90[43];
+    int rc = next_transmission(t, r, &r->rev_sends, &keys);
+
     if (rc != GL_OK) {
         return rc;
     }
@@ -310,21 +323,8 @@ static int send_advice(struct term *t, struct term_txn *r)
     struct crypto_mac_keys keys;
     struct iso_msg *m = &t->req;
     char mti[5];
-    int rc = tj_begin(&t->j);
+    int rc = next_transmission(t, r, &r->adv_sends, &keys);
 
-    if (rc == GL_OK) {
-        rc = link_next_keys(t, &keys);
-    }
-    if (rc == GL_OK) {
-        r->adv_sends++;
-        r->next_at = wall_s() + repeat_after(t, r->adv_sends);
-        rc = tj_txn_update(&t->j, r);
-    }
-    if (rc == GL_OK) {
-        rc = tj_commit(&t->j);
-    } else {
-        tj_rollback(&t->j);
-    }
     if (rc != GL_OK) {
         return rc;
     }
@@ -761,24 +761,6 @@ struct upload_ctx {
     int bn, sent, failed;
 };
 
-static int new_stan_keys(struct term *t, int *stan,
-                         struct crypto_mac_keys *keys)
-{
-    int rc = tj_begin(&t->j);
-    if (rc == GL_OK) {
-        rc = next_stan(t, stan);
-    }
-    if (rc == GL_OK) {
-        rc = link_next_keys(t, keys);
-    }
-    if (rc == GL_OK) {
-        rc = tj_commit(&t->j);
-    } else {
-        tj_rollback(&t->j);
-    }
-    return rc;
-}
-
 static int upload_one(void *ctx, const struct term_txn *r)
 {
     struct upload_ctx *u = ctx;
@@ -787,7 +769,7 @@ static int upload_one(void *ctx, const struct term_txn *r)
     struct crypto_mac_keys keys;
     struct kst k;
     char de90[43], more[32];
-    int stan, rc = new_stan_keys(t, &stan, &keys);
+    int stan, rc = link_new_stan_keys(t, &stan, &keys);
 
     if (rc != GL_OK) {
         return rc;
