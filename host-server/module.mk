@@ -34,3 +34,10 @@ GL_LIB_SRCS += host-server/acquirer.c
 # sender over SMPP 3.4 (notify.h, smpp_client.h, docs/notifications.md).
 GL_LIB_SRCS += host-server/notify.c host-server/smpp_client.c
 # end notify
+
+# shop
+# The customer's purchase of vouchers (shop.h): phone bill or card, issue,
+# ledger and SMS in one transaction; its test drives the acquirer emulator.
+GL_LIB_SRCS += host-server/shop.c
+test_shop_EXTRA := tests/emulators/acq_emu.c
+# end shop

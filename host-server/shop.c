@@ -1,0 +1,1340 @@
+/*
+ * shop.c - the customer's purchase of vouchers (contract in shop.h).
+ *
+ * The shop's tables live in the store's SQLite database and are reached
+ * through the store's connection with statements of our own, prepared once
+ * (the store's statement list is the ledger's and the registry's).  They
+ * take part in the store's transactions: ledger_batch_begin opens one, the
+ * registry's operations run in SAVEPOINTs inside it, our statements run in
+ * it directly, and ledger_batch_commit commits the lot.
+ */
+#include "shop.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "gl_err.h"
+#include "gl_log.h"
+#include "notify.h"
+#include "store.h"
+
+#define SP_KST (9 * 3600)
+#define SP_DAY 86400
+
+static const char sp_schema[] =
+    "CREATE TABLE IF NOT EXISTS shop_purchase ("
+    "  id INTEGER PRIMARY KEY,"
+    "  idem_key TEXT NOT NULL UNIQUE,"
+    "  phone TEXT NOT NULL, product TEXT NOT NULL,"
+    "  face INTEGER NOT NULL, count INTEGER NOT NULL,"
+    "  method TEXT NOT NULL CHECK (method IN ('phone_bill', 'card')),"
+    "  card TEXT NOT NULL," /* masked: first 6 and last 4 */
+    "  amount INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'limit',"
+    "    'declined', 'payment_timeout', 'failed')),"
+    "  payment_ref TEXT NOT NULL, acq_rc TEXT NOT NULL,"
+    "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS shop_billing_account ("
+    "  phone TEXT PRIMARY KEY,"
+    "  monthly_limit INTEGER," /* NULL: the configured default */
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS shop_billing_charge ("
+    "  id INTEGER PRIMARY KEY,"
+    "  phone TEXT NOT NULL REFERENCES shop_billing_account(phone),"
+    "  month TEXT NOT NULL," /* YYYY-MM, KST */
+    "  purchase_id INTEGER NOT NULL UNIQUE REFERENCES shop_purchase(id),"
+    "  vouchers INTEGER NOT NULL, amount INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS shop_billing_charge_month"
+    "  ON shop_billing_charge(month, phone);"
+    "CREATE TABLE IF NOT EXISTS shop_reversal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  purchase_id INTEGER NOT NULL UNIQUE REFERENCES shop_purchase(id),"
+    "  pan TEXT NOT NULL, expiry TEXT NOT NULL, amount INTEGER NOT NULL,"
+    "  orig_stan TEXT NOT NULL, orig_de7 TEXT NOT NULL,"
+    "  rev_stan TEXT NOT NULL, rev_de7 TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('armed', 'due')),"
+    "  attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);";
+
+#define SP_PURCHASE_COLS                                                       \
+    "id, idem_key, phone, product, face, count, method, card, amount,"         \
+    " state, payment_ref, acq_rc, created"
+
+static const char *const sp_sql[SHOP_Q__COUNT] = {
+    [SHOP_Q_BY_KEY] =
+        "SELECT " SP_PURCHASE_COLS " FROM shop_purchase WHERE idem_key = ?1",
+    [SHOP_Q_BY_ID] =
+        "SELECT " SP_PURCHASE_COLS " FROM shop_purchase WHERE id = ?1",
+    [SHOP_Q_INSERT] =
+        "INSERT INTO shop_purchase (idem_key, phone, product, face, count,"
+        " method, card, amount, state, payment_ref, acq_rc, created, updated)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', '', ?10, ?10)",
+    [SHOP_Q_FINISH] = "UPDATE shop_purchase SET state = ?2, payment_ref = ?3,"
+                      " acq_rc = ?4, updated = ?5"
+                      " WHERE id = ?1 AND state = 'pending'",
+    [SHOP_Q_DELETE] = "DELETE FROM shop_purchase WHERE id = ?1"
+                      " AND state = 'pending'",
+    [SHOP_Q_BILL_LIMIT] = "SELECT monthly_limit FROM shop_billing_account"
+                          " WHERE phone = ?1 AND monthly_limit IS NOT NULL",
+    [SHOP_Q_BILL_SET_LIMIT] =
+        "INSERT INTO shop_billing_account (phone, monthly_limit, created)"
+        " VALUES (?1, ?2, ?3) ON CONFLICT (phone) DO UPDATE"
+        " SET monthly_limit = excluded.monthly_limit",
+    [SHOP_Q_BILL_ENSURE] = "INSERT OR IGNORE INTO shop_billing_account"
+                           " (phone, monthly_limit, created)"
+                           " VALUES (?1, NULL, ?2)",
+    [SHOP_Q_BILL_SUM] = "SELECT COALESCE(SUM(amount), 0)"
+                        " FROM shop_billing_charge"
+                        " WHERE phone = ?1 AND month = ?2",
+    [SHOP_Q_BILL_CHARGE] =
+        "INSERT INTO shop_billing_charge (phone, month, purchase_id,"
+        " vouchers, amount, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SHOP_Q_BILL_STATEMENT] =
+        "SELECT phone, COUNT(*), SUM(vouchers), SUM(amount)"
+        " FROM shop_billing_charge WHERE month = ?1"
+        " GROUP BY phone ORDER BY phone",
+    [SHOP_Q_REV_INSERT] =
+        "INSERT INTO shop_reversal (purchase_id, pan, expiry, amount,"
+        " orig_stan, orig_de7, rev_stan, rev_de7, state, attempts,"
+        " last_error, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " 'armed', 0, '', ?9)",
+    [SHOP_Q_REV_DUE] = "UPDATE shop_reversal SET state = 'due'"
+                       " WHERE purchase_id = ?1",
+    [SHOP_Q_REV_NEXT] =
+        "SELECT id, purchase_id, pan, expiry, amount, orig_stan, orig_de7,"
+        " rev_stan, rev_de7, attempts, state FROM shop_reversal"
+        " WHERE id > ?1 AND (state = 'due' OR created <= ?2)"
+        " ORDER BY id LIMIT 1",
+    [SHOP_Q_REV_ATTEMPT] = "UPDATE shop_reversal SET state = 'due',"
+                           " attempts = attempts + 1, last_error = ?2"
+                           " WHERE purchase_id = ?1",
+    [SHOP_Q_REV_DELETE] = "DELETE FROM shop_reversal WHERE purchase_id = ?1",
+};
+
+/* A stored purchase row. */
+struct sp_row {
+    int64_t id;
+    char key[SHOP_KEY_MAX + 1];
+    char phone[REGISTRY_PHONE_MAX + 1];
+    char product[REGISTRY_ID_MAX + 1];
+    int64_t face;
+    int count;
+    char method[16];
+    char card[GL_MASK_MAX];
+    int64_t amount;
+    char state[24];
+    char payment_ref[SHOP_REF_MAX + 1];
+    char acq_rc[3];
+    int64_t created;
+};
+
+/* ---- names -------------------------------------------------------------- */
+
+const char *shop_outcome_name(enum shop_outcome o)
+{
+    switch (o) {
+    case SHOP_DONE:
+        return "done";
+    case SHOP_NOT_MEMBER:
+        return "not_member";
+    case SHOP_LIMIT:
+        return "limit";
+    case SHOP_DECLINED:
+        return "declined";
+    case SHOP_PAYMENT_TIMEOUT:
+        return "payment_timeout";
+    case SHOP_PAYMENT_UNAVAILABLE:
+        return "payment_unavailable";
+    case SHOP_FAILED:
+        return "failed";
+    case SHOP_CONFLICT:
+        return "conflict";
+    case SHOP_IN_PROGRESS:
+        return "in_progress";
+    }
+    return "";
+}
+
+const char *shop_refund_name(int verdict)
+{
+    static const char *const names[] = {"ok", "not_done", "too_late", "used"};
+    return verdict >= 0 && verdict <= SHOP_REFUND_USED ? names[verdict] : "";
+}
+
+const char *shop_method_name(enum shop_method m)
+{
+    return m == SHOP_PHONE_BILL ? "phone_bill" : m == SHOP_CARD ? "card" : "";
+}
+
+const char *shop_errmsg(const struct shop *s)
+{
+    return s->errmsg;
+}
+
+/* The outcome a stored state stands for. */
+static enum shop_outcome sp_state_outcome(const char *state)
+{
+    if (strcmp(state, "done") == 0) {
+        return SHOP_DONE;
+    }
+    if (strcmp(state, "limit") == 0) {
+        return SHOP_LIMIT;
+    }
+    if (strcmp(state, "declined") == 0) {
+        return SHOP_DECLINED;
+    }
+    if (strcmp(state, "payment_timeout") == 0) {
+        return SHOP_PAYMENT_TIMEOUT;
+    }
+    if (strcmp(state, "failed") == 0) {
+        return SHOP_FAILED;
+    }
+    return SHOP_IN_PROGRESS; /* pending */
+}
+
+/* ---- statements ------------------------------------------------------- */
+
+static sqlite3 *sp_db(const struct shop *s)
+{
+    return (sqlite3 *)s->db;
+}
+
+/* SQLite's code -> gl_err, keeping SQLite's text. */
+static int sp_err(struct shop *s, int src)
+{
+    snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(sp_db(s)));
+    switch (src & 0xff) {
+    case SQLITE_FULL:
+        return GL_DB_FULL;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return GL_DB_BUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return GL_DB_CORRUPT;
+    case SQLITE_CONSTRAINT:
+        if (src == SQLITE_CONSTRAINT_UNIQUE ||
+            src == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            return GL_EEXIST;
+        }
+        return GL_DB;
+    default:
+        return GL_DB;
+    }
+}
+
+/* Statement q, reset, with the arguments bound (borrowed until reset). */
+static sqlite3_stmt *sp_stmt(struct shop *s, int q, const struct store_val *a,
+                             size_t n)
+{
+    sqlite3_stmt *st = s->q[q];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for (size_t i = 0; i < n; i++) {
+        int col = (int)i + 1;
+        switch (a[i].type) {
+        case STORE_INT:
+            sqlite3_bind_int64(st, col, a[i].i);
+            break;
+        case STORE_TEXT:
+            sqlite3_bind_text(st, col, a[i].p, -1, SQLITE_STATIC);
+            break;
+        case STORE_BLOB:
+            sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n, SQLITE_STATIC);
+            break;
+        case STORE_NULL:
+            sqlite3_bind_null(st, col);
+            break;
+        }
+    }
+    return st;
+}
+
+/* Runs q (no rows).  *changes (may be NULL) gets the rows written. */
+static int sp_exec(struct shop *s, int q, const struct store_val *a, size_t n,
+                   int64_t *changes)
+{
+    sqlite3_stmt *st = sp_stmt(s, q, a, n);
+    int src = sqlite3_step(st);
+    int rc = GL_OK;
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+    } else if (changes != NULL) {
+        *changes = sqlite3_changes64(sp_db(s));
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Runs q and reads column 0 of its first row: GL_ENOTFOUND without one. */
+static int sp_get_int(struct shop *s, int q, const struct store_val *a,
+                      size_t n, int64_t *out)
+{
+    sqlite3_stmt *st = sp_stmt(s, q, a, n);
+    int src = sqlite3_step(st);
+    int rc = GL_OK;
+    if (src == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else if (src == SQLITE_DONE) {
+        rc = GL_ENOTFOUND;
+    } else {
+        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static void sp_copy(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
+}
+
+/* The purchase by key (key != NULL) or by id. */
+static int sp_load(struct shop *s, const char *key, int64_t id,
+                   struct sp_row *r)
+{
+    sqlite3_stmt *st = key != NULL
+                           ? sp_stmt(s, SHOP_Q_BY_KEY, STORE_ARGS(STORE_T(key)))
+                           : sp_stmt(s, SHOP_Q_BY_ID, STORE_ARGS(STORE_I(id)));
+    int src = sqlite3_step(st);
+    int rc = GL_OK;
+    memset(r, 0, sizeof *r);
+    if (src == SQLITE_ROW) {
+        r->id = sqlite3_column_int64(st, 0);
+        sp_copy(r->key, sizeof r->key, sqlite3_column_text(st, 1));
+        sp_copy(r->phone, sizeof r->phone, sqlite3_column_text(st, 2));
+        sp_copy(r->product, sizeof r->product, sqlite3_column_text(st, 3));
+        r->face = sqlite3_column_int64(st, 4);
+        r->count = sqlite3_column_int(st, 5);
+        sp_copy(r->method, sizeof r->method, sqlite3_column_text(st, 6));
+        sp_copy(r->card, sizeof r->card, sqlite3_column_text(st, 7));
+        r->amount = sqlite3_column_int64(st, 8);
+        sp_copy(r->state, sizeof r->state, sqlite3_column_text(st, 9));
+        sp_copy(r->payment_ref, sizeof r->payment_ref,
+                sqlite3_column_text(st, 10));
+        sp_copy(r->acq_rc, sizeof r->acq_rc, sqlite3_column_text(st, 11));
+        r->created = sqlite3_column_int64(st, 12);
+    } else if (src == SQLITE_DONE) {
+        rc = GL_ENOTFOUND;
+    } else {
+        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------------
+ */
+
+void shop_close(struct shop *s)
+{
+    for (int i = 0; i < SHOP_Q__COUNT; i++) {
+        if (s->q[i] != NULL) {
+            sqlite3_finalize(s->q[i]);
+            s->q[i] = NULL;
+        }
+    }
+    s->db = NULL;
+}
+
+int shop_open(struct shop *s, struct registry *reg, struct acq_client *acq,
+              const struct shop_config *cfg)
+{
+    int rc;
+    memset(s, 0, sizeof *s);
+    s->reg = reg;
+    s->lg = reg->lg;
+    s->st = reg->st;
+    s->acq = acq;
+    if (cfg != NULL) {
+        s->cfg = *cfg;
+    }
+    if (s->cfg.bill_limit <= 0) {
+        s->cfg.bill_limit = SHOP_DEFAULT_BILL_LIMIT;
+    }
+    if (s->cfg.abandon_s <= 0) {
+        s->cfg.abandon_s = 300;
+    }
+    if (s->st->ops != &store_sqlite_ops) {
+        snprintf(s->errmsg, sizeof s->errmsg,
+                 "the shop needs the SQLite store, not %s", s->st->ops->name);
+        return GL_ENOTSUP;
+    }
+    s->db = s->st->db;
+    rc = store_exec_sql(s->st, sp_schema);
+    if (rc != GL_OK) {
+        snprintf(s->errmsg, sizeof s->errmsg, "shop tables: %s",
+                 store_errmsg(s->st));
+        goto out;
+    }
+    rc = notify_outbox_init(sp_db(s));
+    if (rc != GL_OK) {
+        snprintf(s->errmsg, sizeof s->errmsg, "outbox: %s",
+                 sqlite3_errmsg(sp_db(s)));
+        goto out;
+    }
+    for (int i = 0; i < SHOP_Q__COUNT; i++) {
+        sqlite3_stmt *st = NULL;
+        int src = sqlite3_prepare_v3(sp_db(s), sp_sql[i], -1,
+                                     SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (src != SQLITE_OK) {
+            rc = sp_err(s, src);
+            goto out;
+        }
+        s->q[i] = st;
+    }
+out:
+    if (rc != GL_OK) {
+        shop_close(s);
+    }
+    return rc;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* "YYYY-MM" of t in Korea Standard Time. */
+static void sp_month(char out[8], int64_t t)
+{
+    time_t tt = (time_t)(t + SP_KST);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(out, 8, "%04u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon % 12) + 1u);
+}
+
+static int sp_month_ok(const char *m)
+{
+    if (m == NULL || strlen(m) != 7 || m[4] != '-') {
+        return 0;
+    }
+    for (int i = 0; i < 7; i++) {
+        if (i != 4 && (m[i] < '0' || m[i] > '9')) {
+            return 0;
+        }
+    }
+    int mon = (m[5] - '0') * 10 + (m[6] - '0');
+    return mon >= 1 && mon <= 12;
+}
+
+/* 30000 -> "30,000" */
+static void sp_krw(char out[32], int64_t v)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRId64, v < 0 ? -v : v);
+    size_t o = 0;
+    if (v < 0) {
+        out[o++] = '-';
+    }
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
+static int sp_key_ok(const char *k)
+{
+    size_t n = k != NULL ? strlen(k) : 0;
+    if (n == 0 || n > SHOP_KEY_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] <= 0x20 || k[i] >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int sp_pan_ok(const char *pan)
+{
+    size_t n = pan != NULL ? strlen(pan) : 0;
+    int sum = 0;
+    if (n < 12 || n > 19) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int d = pan[n - 1 - i] - '0';
+        if (d < 0 || d > 9) {
+            return 0;
+        }
+        if (i % 2 == 1) {
+            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
+
+static int sp_expiry_ok(const char *e)
+{
+    if (e == NULL || strlen(e) != 4) {
+        return 0;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (e[i] < '0' || e[i] > '9') {
+            return 0;
+        }
+    }
+    int mon = (e[2] - '0') * 10 + (e[3] - '0');
+    return mon >= 1 && mon <= 12;
+}
+
+static int sp_invalid(struct shop_result *res, const char *why)
+{
+    snprintf(res->err, sizeof res->err, "%s", why);
+    res->outcome = SHOP_FAILED;
+    return GL_EINVAL;
+}
+
+/* Checks the request; p gets the product. */
+static int sp_validate(struct shop *s, const struct shop_request *req,
+                       struct registry_product *p, struct shop_result *res)
+{
+    int rc, have_face = 0;
+    if (!sp_key_ok(req->key)) {
+        return sp_invalid(res, "idempotency key must be 1..64 printable "
+                               "characters without spaces");
+    }
+    if (req->phone == NULL || notify_phone_check(req->phone) != GL_OK) {
+        return sp_invalid(res, "phone must be a Korean mobile number, digits "
+                               "only (01X and 7 or 8 more digits)");
+    }
+    if (req->count < 1 || req->count > SHOP_COUNT_MAX) {
+        return sp_invalid(res, "count must be 1..10");
+    }
+    if (req->method != SHOP_PHONE_BILL && req->method != SHOP_CARD) {
+        return sp_invalid(res, "payment method must be phone_bill or card");
+    }
+    if (req->method == SHOP_CARD) {
+        if (!sp_pan_ok(req->card_pan)) {
+            return sp_invalid(res, "card number must be 12..19 digits with a "
+                                   "valid check digit");
+        }
+        if (!sp_expiry_ok(req->card_expiry)) {
+            return sp_invalid(res, "card expiry must be YYMM");
+        }
+    }
+    if (req->product == NULL || req->product[0] == '\0' ||
+        strlen(req->product) > REGISTRY_ID_MAX) {
+        return sp_invalid(res, "unknown product");
+    }
+    rc = registry_product_get(s->reg, req->product, p);
+    if (rc == GL_ENOTFOUND) {
+        return sp_invalid(res, "unknown product");
+    }
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "product: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
+        res->outcome = SHOP_FAILED;
+        return rc;
+    }
+    for (size_t i = 0; i < p->nfaces; i++) {
+        have_face |= p->faces[i] == req->face;
+    }
+    if (!have_face || req->face <= 0) {
+        return sp_invalid(res, "face value not offered by the product");
+    }
+    return GL_OK;
+}
+
+/* Fills res from a stored row: the first result of its key. */
+static int sp_replay(struct shop *s, const struct sp_row *r,
+                     struct shop_result *res)
+{
+    res->outcome = sp_state_outcome(r->state);
+    res->replay = 1;
+    res->purchase_id = r->id;
+    res->amount = r->amount;
+    snprintf(res->payment_ref, sizeof res->payment_ref, "%s", r->payment_ref);
+    snprintf(res->acq_rc, sizeof res->acq_rc, "%s", r->acq_rc);
+    res->nvouchers = 0;
+    if (res->outcome != SHOP_DONE) {
+        return GL_OK;
+    }
+    for (int i = 0; i < r->count && i < SHOP_COUNT_MAX; i++) {
+        char xid[LEDGER_ID_CAP + 1];
+        struct ledger_transfer_row t;
+        struct ledger_account a;
+        snprintf(xid, sizeof xid, "shop:%" PRId64 ":%d", r->id, i);
+        int rc = ledger_transfer_get(s->lg, xid, &t);
+        if (rc == GL_OK) {
+            rc = ledger_account_get(s->lg, t.credit, &a);
+        }
+        if (rc != GL_OK) {
+            snprintf(res->err, sizeof res->err,
+                     "purchase %" PRId64 ": voucher %d: %s", r->id, i,
+                     gl_strerror(rc));
+            return rc;
+        }
+        snprintf(res->vouchers[i], sizeof res->vouchers[i], "%.16s", a.ref);
+        res->nvouchers++;
+    }
+    return GL_OK;
+}
+
+/* Same content as the stored row? */
+static int sp_same(const struct sp_row *r, const struct shop_request *req,
+                   const char *card)
+{
+    return strcmp(r->phone, req->phone) == 0 &&
+           strcmp(r->product, req->product) == 0 && r->face == req->face &&
+           r->count == req->count &&
+           strcmp(r->method, shop_method_name(req->method)) == 0 &&
+           strcmp(r->card, card) == 0;
+}
+
+/* An earlier purchase of the key: its result or a conflict (GL_OK), or
+ * GL_ENOTFOUND when the key is new. */
+static int sp_lookup(struct shop *s, const struct shop_request *req,
+                     const char *card, struct shop_result *res)
+{
+    struct sp_row r;
+    int rc = sp_load(s, req->key, 0, &r);
+    if (rc != GL_OK) {
+        if (rc != GL_ENOTFOUND) {
+            snprintf(res->err, sizeof res->err, "purchase lookup: %s (%.160s)",
+                     gl_strerror(rc), s->errmsg);
+        }
+        return rc;
+    }
+    if (!sp_same(&r, req, card)) {
+        res->outcome = SHOP_CONFLICT;
+        res->purchase_id = r.id;
+        snprintf(res->err, sizeof res->err,
+                 "idempotency key already used for another purchase");
+        return GL_OK;
+    }
+    return sp_replay(s, &r, res);
+}
+
+/* Inserts the purchase row in state; *pid gets its id. */
+static int sp_insert(struct shop *s, const struct shop_request *req,
+                     const char *card, int64_t amount, const char *state,
+                     int64_t now, int64_t *pid)
+{
+    int rc = sp_exec(s, SHOP_Q_INSERT,
+                     STORE_ARGS(STORE_T(req->key), STORE_T(req->phone),
+                                STORE_T(req->product), STORE_I(req->face),
+                                STORE_I(req->count),
+                                STORE_T(shop_method_name(req->method)),
+                                STORE_T(card), STORE_I(amount), STORE_T(state),
+                                STORE_I(now)),
+                     NULL);
+    *pid = rc == GL_OK ? sqlite3_last_insert_rowid(sp_db(s)) : 0;
+    return rc;
+}
+
+static int sp_finish(struct shop *s, int64_t pid, const char *state,
+                     const char *ref, const char *acq_rc, int64_t now)
+{
+    return sp_exec(s, SHOP_Q_FINISH,
+                   STORE_ARGS(STORE_I(pid), STORE_T(state), STORE_T(ref),
+                              STORE_T(acq_rc), STORE_I(now)),
+                   NULL);
+}
+
+/*
+ * Inside the caller's transaction: the vouchers, their issuing transfers
+ * (clearing account of channel -> each voucher), the SMS and the purchase
+ * row made done.  res gets the numbers.
+ */
+static int sp_issue(struct shop *s, int64_t pid, const struct shop_request *req,
+                    const struct registry_product *p, const char *channel,
+                    const char *ref, const char *acq_rc, int64_t now,
+                    struct shop_result *res)
+{
+    char text[NOTIFY_TEXT_MAX], key[32], face[32], total[32];
+    struct registry_voucher v;
+    int rc = GL_OK;
+    size_t o;
+
+    res->nvouchers = 0;
+    for (int i = 0; i < req->count; i++) {
+        char xid[LEDGER_ID_CAP + 1];
+        snprintf(xid, sizeof xid, "shop:%" PRId64 ":%d", pid, i);
+        struct registry_issue ri = {
+            .product = p->id,
+            .face = req->face,
+            .channel = channel,
+            .member = req->phone,
+            .xfer_id = xid,
+        };
+        rc = registry_voucher_issue(s->reg, &ri, &v);
+        if (rc != GL_OK) {
+            snprintf(res->err, sizeof res->err, "voucher issue: %s (%.160s)",
+                     gl_strerror(rc), store_errmsg(s->st));
+            goto out;
+        }
+        snprintf(res->vouchers[i], sizeof res->vouchers[i], "%s", v.number);
+        res->nvouchers++;
+    }
+    /* The SMS: product, amounts and the numbers masked (the whole numbers
+     * are in the customer's app). */
+    sp_krw(face, req->face);
+    sp_krw(total, req->face * req->count);
+    o = (size_t)snprintf(text, sizeof text,
+                         "[giftlink] 상품권 %d장 구매 완료: %s %s원권 x%d, "
+                         "결제 %s원 (%s). 번호:",
+                         req->count, p->brand, face, req->count, total,
+                         req->method == SHOP_CARD ? "카드" : "휴대폰 요금");
+    for (int i = 0; i < res->nvouchers && o < sizeof text; i++) {
+        char m[GL_MASK_MAX];
+        o += (size_t)snprintf(
+            text + o, sizeof text - o, "%s %s", i > 0 ? "," : "",
+            gl_mask_pan(m, res->vouchers[i], strlen(res->vouchers[i])));
+    }
+    snprintf(key, sizeof key, "shop:%" PRId64, pid);
+    rc = notify_enqueue_at(sp_db(s), key, req->phone, text, now);
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "SMS outbox: %s (%.160s)",
+                 gl_strerror(rc), sqlite3_errmsg(sp_db(s)));
+        goto out;
+    }
+    rc = sp_finish(s, pid, "done", ref, acq_rc, now);
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "purchase row: %s (%.160s)",
+                 gl_strerror(rc), s->errmsg);
+    }
+out:
+    crypto_wipe(&v, sizeof v);
+    return rc;
+}
+
+/* The phone's limit: its override, or the default. */
+static int sp_limit(struct shop *s, const char *phone, int64_t *limit)
+{
+    int rc =
+        sp_get_int(s, SHOP_Q_BILL_LIMIT, STORE_ARGS(STORE_T(phone)), limit);
+    if (rc == GL_ENOTFOUND) {
+        *limit = s->cfg.bill_limit;
+        rc = GL_OK;
+    }
+    return rc;
+}
+
+/* ---- phone bill -----------------------------------------------------------
+ */
+
+static int sp_phone_bill(struct shop *s, const struct shop_request *req,
+                         const struct registry_product *p,
+                         struct shop_result *res)
+{
+    int64_t now = ledger_now(s->lg), limit = 0, used = 0, pid = 0;
+    int64_t amount = req->face * req->count;
+    char month[8], ref[SHOP_REF_MAX + 1], mp[GL_MASK_MAX];
+    int rc;
+
+    sp_month(month, now);
+    rc = ledger_batch_begin(s->lg);
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "begin: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
+        return rc;
+    }
+    rc = sp_limit(s, req->phone, &limit);
+    if (rc == GL_OK) {
+        rc = sp_get_int(s, SHOP_Q_BILL_SUM,
+                        STORE_ARGS(STORE_T(req->phone), STORE_T(month)), &used);
+    }
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "phone bill: %s (%.160s)",
+                 gl_strerror(rc), s->errmsg);
+        goto fail;
+    }
+    if (used + amount > limit) {
+        /* Refused: recorded (the key's first result), nothing charged. */
+        rc = sp_insert(s, req, "", amount, "limit", now, &pid);
+        if (rc == GL_OK) {
+            rc = ledger_batch_commit(s->lg);
+        } else {
+            ledger_batch_rollback(s->lg);
+        }
+        if (rc != GL_OK) {
+            snprintf(res->err, sizeof res->err, "purchase row: %s (%.160s)",
+                     gl_strerror(rc), s->errmsg);
+            return rc;
+        }
+        char l1[32], l2[32];
+        sp_krw(l1, limit - used);
+        sp_krw(l2, amount);
+        snprintf(res->err, sizeof res->err,
+                 "phone bill limit: %s KRW left this month (%s), %s KRW "
+                 "asked",
+                 l1, month, l2);
+        res->outcome = SHOP_LIMIT;
+        res->purchase_id = pid;
+        GL_LOG_INFO("shop",
+                    "purchase %" PRId64 " phone=%s limit (%" PRId64
+                    " used of %" PRId64 ", %" PRId64 " asked)",
+                    pid, gl_mask_phone(mp, req->phone), used, limit, amount);
+        return GL_OK;
+    }
+    rc = sp_insert(s, req, "", amount, "pending", now, &pid);
+    if (rc == GL_OK) {
+        rc = sp_exec(s, SHOP_Q_BILL_ENSURE,
+                     STORE_ARGS(STORE_T(req->phone), STORE_I(now)), NULL);
+    }
+    if (rc == GL_OK) {
+        rc = sp_exec(s, SHOP_Q_BILL_CHARGE,
+                     STORE_ARGS(STORE_T(req->phone), STORE_T(month),
+                                STORE_I(pid), STORE_I(req->count),
+                                STORE_I(amount), STORE_I(now)),
+                     NULL);
+    }
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "phone bill charge: %s (%.160s)",
+                 gl_strerror(rc), s->errmsg);
+        goto fail;
+    }
+    snprintf(ref, sizeof ref, "bill:%" PRId64,
+             (int64_t)sqlite3_last_insert_rowid(sp_db(s)));
+    rc = sp_issue(s, pid, req, p, LEDGER_CH_PHONE_BILL, ref, "", now, res);
+    if (rc != GL_OK) {
+        goto fail;
+    }
+    rc = ledger_batch_commit(s->lg);
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err, "commit: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
+        goto failed;
+    }
+    res->outcome = SHOP_DONE;
+    res->purchase_id = pid;
+    res->amount = amount;
+    snprintf(res->payment_ref, sizeof res->payment_ref, "%s", ref);
+    GL_LOG_INFO("shop",
+                "purchase %" PRId64 " phone=%s %s x%d %" PRId64
+                " KRW by phone bill (%.160s)",
+                pid, gl_mask_phone(mp, req->phone), p->id, req->count, amount,
+                ref);
+    return GL_OK;
+fail:
+    ledger_batch_rollback(s->lg);
+failed:
+    res->outcome = SHOP_FAILED;
+    res->nvouchers = 0;
+    memset(res->vouchers, 0, sizeof res->vouchers);
+    GL_LOG_WARN("shop",
+                "purchase by phone bill phone=%s failed, nothing "
+                "charged: %s",
+                gl_mask_phone(mp, req->phone), res->err);
+    return rc;
+}
+
+/* ---- card ------------------------------------------------------------------
+ */
+
+/* One transaction of our own statements: q1 then q2 (q2 < 0: none) on
+ * pid, then the purchase finished in state (NULL: left). */
+static int sp_record(struct shop *s, int64_t pid, int q1, int q2,
+                     const char *state, const char *ref, const char *acq_rc)
+{
+    int rc = ledger_batch_begin(s->lg);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    rc = sp_exec(s, q1, STORE_ARGS(STORE_I(pid)), NULL);
+    if (rc == GL_OK && q2 >= 0) {
+        rc = sp_exec(s, q2, STORE_ARGS(STORE_I(pid)), NULL);
+    }
+    if (rc == GL_OK && state != NULL) {
+        rc = sp_finish(s, pid, state, ref, acq_rc, ledger_now(s->lg));
+    }
+    if (rc != GL_OK) {
+        ledger_batch_rollback(s->lg);
+        return rc;
+    }
+    return ledger_batch_commit(s->lg);
+}
+
+/* Sends the reversal rv of purchase pid once; an answer removes it from
+ * the queue, no answer counts an attempt. */
+static int sp_reverse(struct shop *s, int64_t pid,
+                      const struct acq_reversal *rv, int repeat)
+{
+    struct acq_rev_result rr;
+    char mp[GL_MASK_MAX];
+    int rc = acq_reverse(s->acq, rv, repeat, &rr);
+    gl_mask_pan(mp, rv->pan, strlen(rv->pan));
+    if (rc == GL_OK) {
+        GL_LOG_INFO("shop",
+                    "purchase %" PRId64 ": reversal of %s stan %s "
+                    "answered %s",
+                    pid, mp, rv->orig.stan, rr.rc);
+        int drc = sp_exec(s, SHOP_Q_REV_DELETE, STORE_ARGS(STORE_I(pid)), NULL);
+        if (drc != GL_OK) {
+            /* It stays queued: the repeat is answered without effect. */
+            GL_LOG_WARN("shop",
+                        "purchase %" PRId64 ": reversal answered "
+                        "but not dequeued: %s",
+                        pid, s->errmsg);
+        }
+        return GL_OK;
+    }
+    GL_LOG_WARN("shop",
+                "purchase %" PRId64 ": reversal of %s stan %s not "
+                "answered: %s",
+                pid, mp, rv->orig.stan, rr.err);
+    (void)sp_exec(s, SHOP_Q_REV_ATTEMPT,
+                  STORE_ARGS(STORE_I(pid), STORE_T(rr.err)), NULL);
+    return rc;
+}
+
+static int sp_card(struct shop *s, const struct shop_request *req,
+                   const struct registry_product *p, const char *card,
+                   struct shop_result *res)
+{
+    struct acq_purchase ap;
+    struct acq_reversal rv;
+    struct acq_result ar;
+    int64_t now = ledger_now(s->lg), pid = 0;
+    int64_t amount = req->face * req->count;
+    char mp[GL_MASK_MAX];
+    int rc;
+
+    memset(&ap, 0, sizeof ap);
+    memset(&ar, 0, sizeof ar);
+    snprintf(ap.pan, sizeof ap.pan, "%s", req->card_pan);
+    snprintf(ap.expiry, sizeof ap.expiry, "%s", req->card_expiry);
+    ap.amount = (uint64_t)amount;
+    acq_ident_next(s->acq, &ap.id);
+    acq_reversal_init(s->acq, &rv, &ap, &ap.id, NULL);
+    gl_mask_phone(mp, req->phone);
+
+    /* 1. The purchase (pending) and its reversal (armed), committed before
+     * anything is sent. */
+    rc = ledger_batch_begin(s->lg);
+    if (rc == GL_OK) {
+        rc = sp_insert(s, req, card, amount, "pending", now, &pid);
+        if (rc == GL_OK) {
+            rc = sp_exec(s, SHOP_Q_REV_INSERT,
+                         STORE_ARGS(STORE_I(pid), STORE_T(rv.pan),
+                                    STORE_T(rv.expiry), STORE_I(amount),
+                                    STORE_T(rv.orig.stan), STORE_T(rv.orig.de7),
+                                    STORE_T(rv.rev.stan), STORE_T(rv.rev.de7),
+                                    STORE_I(now)),
+                         NULL);
+        }
+        if (rc == GL_OK) {
+            rc = ledger_batch_commit(s->lg);
+        } else {
+            ledger_batch_rollback(s->lg);
+        }
+    }
+    if (rc == GL_EEXIST) {
+        /* Another worker took the key meanwhile: its result. */
+        rc = sp_lookup(s, req, card, res);
+        goto out;
+    }
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err,
+                 "purchase not recorded, nothing sent: %s (%.160s)",
+                 gl_strerror(rc), s->errmsg);
+        res->outcome = SHOP_FAILED;
+        goto out;
+    }
+    res->purchase_id = pid;
+    res->amount = amount;
+
+    /* 2. The authorization. */
+    (void)acq_authorize(s->acq, &ap, &ar);
+    snprintf(res->acq_rc, sizeof res->acq_rc, "%s", ar.rc);
+
+    if (ar.outcome == ACQ_APPROVED) {
+        /* 3. Everything local in one transaction; the reversal row goes
+         * with it. */
+        rc = ledger_batch_begin(s->lg);
+        if (rc == GL_OK) {
+            rc = sp_issue(s, pid, req, p, LEDGER_CH_CARD, ar.approval, ar.rc,
+                          ledger_now(s->lg), res);
+            if (rc == GL_OK) {
+                rc = sp_exec(s, SHOP_Q_REV_DELETE, STORE_ARGS(STORE_I(pid)),
+                             NULL);
+                if (rc != GL_OK) {
+                    snprintf(res->err, sizeof res->err,
+                             "reversal row: %s (%.160s)", gl_strerror(rc),
+                             s->errmsg);
+                }
+            }
+            if (rc == GL_OK) {
+                rc = ledger_batch_commit(s->lg);
+                if (rc != GL_OK) {
+                    snprintf(res->err, sizeof res->err, "commit: %s (%.160s)",
+                             gl_strerror(rc), store_errmsg(s->st));
+                }
+            } else {
+                ledger_batch_rollback(s->lg);
+            }
+        } else {
+            snprintf(res->err, sizeof res->err, "begin: %s (%.160s)",
+                     gl_strerror(rc), store_errmsg(s->st));
+        }
+        if (rc == GL_OK) {
+            res->outcome = SHOP_DONE;
+            snprintf(res->payment_ref, sizeof res->payment_ref, "%s",
+                     ar.approval);
+            GL_LOG_INFO("shop",
+                        "purchase %" PRId64 " phone=%s %s x%d %" PRId64
+                        " KRW by card %s approved %s",
+                        pid, mp, p->id, req->count, amount, card, ar.approval);
+            goto out;
+        }
+        /* Approved but not issued: the charge must go. */
+        GL_LOG_ERR("shop",
+                   "purchase %" PRId64 " phone=%s: approved %s but "
+                   "the local transaction failed (%s): reversing",
+                   pid, mp, ar.approval, res->err);
+        res->outcome = SHOP_FAILED;
+        res->nvouchers = 0;
+        memset(res->vouchers, 0, sizeof res->vouchers);
+        int rrc = sp_record(s, pid, SHOP_Q_REV_DUE, -1, "failed", "", ar.rc);
+        if (rrc != GL_OK) {
+            GL_LOG_ERR("shop",
+                       "purchase %" PRId64 ": reversal not marked "
+                       "due (%s): shop_flush_reversals takes it "
+                       "after abandon_s",
+                       pid, s->errmsg);
+        }
+        (void)sp_reverse(s, pid, &rv, 0);
+        rc = GL_OK;
+        goto out;
+    }
+    if (ar.outcome == ACQ_DECLINED) {
+        res->outcome = SHOP_DECLINED;
+        snprintf(res->err, sizeof res->err,
+                 "card declined by the acquirer: "
+                 "%s",
+                 ar.rc);
+        GL_LOG_INFO("shop",
+                    "purchase %" PRId64 " phone=%s card %s declined"
+                    " %s",
+                    pid, mp, card, ar.rc);
+        if (ar.must_reverse) {
+            rc = sp_record(s, pid, SHOP_Q_REV_DUE, -1, "declined", "", ar.rc);
+            (void)sp_reverse(s, pid, &rv, 0);
+        } else {
+            rc =
+                sp_record(s, pid, SHOP_Q_REV_DELETE, -1, "declined", "", ar.rc);
+        }
+        if (rc != GL_OK) {
+            GL_LOG_WARN("shop",
+                        "purchase %" PRId64 ": decline not recorded:"
+                        " %s",
+                        pid, s->errmsg);
+            rc = GL_OK; /* the answer stands; the row is abandoned later */
+        }
+        goto out;
+    }
+    if (ar.outcome == ACQ_NOT_SENT) {
+        /* Nothing left: forget the key so it may be tried again. */
+        res->outcome = SHOP_PAYMENT_UNAVAILABLE;
+        res->purchase_id = 0;
+        snprintf(res->err, sizeof res->err,
+                 "card payment unavailable, nothing charged: %.160s", ar.err);
+        GL_LOG_WARN("shop", "purchase %" PRId64 " phone=%s: %s", pid, mp,
+                    res->err);
+        rc = sp_record(s, pid, SHOP_Q_REV_DELETE, SHOP_Q_DELETE, NULL, NULL,
+                       NULL);
+        if (rc != GL_OK) {
+            GL_LOG_WARN("shop", "purchase %" PRId64 ": not forgotten: %s", pid,
+                        s->errmsg);
+            rc = GL_OK;
+        }
+        goto out;
+    }
+    /* No answer: reverse. */
+    res->outcome = SHOP_PAYMENT_TIMEOUT;
+    snprintf(res->err, sizeof res->err,
+             "the acquirer did not answer (%.160s): the payment is reversed",
+             ar.err);
+    GL_LOG_WARN("shop", "purchase %" PRId64 " phone=%s card %s: %s", pid, mp,
+                card, res->err);
+    rc = sp_record(s, pid, SHOP_Q_REV_DUE, -1, "payment_timeout", "", "");
+    if (rc != GL_OK) {
+        GL_LOG_ERR("shop",
+                   "purchase %" PRId64 ": time-out not recorded "
+                   "(%s): shop_flush_reversals takes it after "
+                   "abandon_s",
+                   pid, s->errmsg);
+    }
+    (void)sp_reverse(s, pid, &rv, 0);
+    rc = GL_OK;
+out:
+    crypto_wipe(&ap, sizeof ap);
+    crypto_wipe(&rv, sizeof rv);
+    crypto_wipe(&ar, sizeof ar);
+    return rc;
+}
+
+/* ---- the purchase
+ * ------------------------------------------------------------ */
+
+int shop_purchase(struct shop *s, const struct shop_request *req,
+                  struct shop_result *res)
+{
+    struct registry_product p;
+    char card[GL_MASK_MAX] = "";
+    int64_t mid = 0;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    rc = sp_validate(s, req, &p, res);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    if (req->method == SHOP_CARD) {
+        if (s->acq == NULL) {
+            res->outcome = SHOP_FAILED;
+            snprintf(res->err, sizeof res->err,
+                     "card payments are not configured");
+            return GL_ENOTSUP;
+        }
+        gl_mask_pan(card, req->card_pan, strlen(req->card_pan));
+    }
+    res->amount = req->face * req->count;
+    /* The key's first result, if any. */
+    rc = sp_lookup(s, req, card, res);
+    if (rc != GL_ENOTFOUND) {
+        return rc;
+    }
+    res->err[0] = '\0';
+    /* S40-S60: a member? */
+    rc = registry_member_find(s->reg, req->phone, &mid);
+    if (rc == GL_ENOTFOUND) {
+        res->outcome = SHOP_NOT_MEMBER;
+        snprintf(res->err, sizeof res->err,
+                 "not a member: join first (shop_join)");
+        return GL_OK;
+    }
+    if (rc != GL_OK) {
+        res->outcome = SHOP_FAILED;
+        snprintf(res->err, sizeof res->err, "member lookup: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
+        return rc;
+    }
+    /* S70-S80: pay and issue. */
+    if (req->method == SHOP_PHONE_BILL) {
+        rc = sp_phone_bill(s, req, &p, res);
+        if (rc == GL_EEXIST) {
+            memset(res, 0, sizeof *res);
+            rc = sp_lookup(s, req, card, res);
+        }
+        return rc;
+    }
+    return sp_card(s, req, &p, card, res);
+}
+
+int shop_join(struct shop *s, const char *phone)
+{
+    char mp[GL_MASK_MAX];
+    int rc;
+    if (phone == NULL || notify_phone_check(phone) != GL_OK) {
+        return GL_EINVAL;
+    }
+    rc = registry_member_add(s->reg, phone, NULL);
+    if (rc == GL_OK) {
+        GL_LOG_INFO("shop", "member joined: %s", gl_mask_phone(mp, phone));
+    }
+    return rc;
+}
+
+/* ---- phone bill accounts
+ * ------------------------------------------------------ */
+
+int shop_billing_set_limit(struct shop *s, const char *phone, int64_t limit)
+{
+    struct store_val lv = STORE_N;
+    if (phone == NULL || notify_phone_check(phone) != GL_OK) {
+        return GL_EINVAL;
+    }
+    if (limit >= 0) {
+        lv = (struct store_val)STORE_I(limit);
+    }
+    return sp_exec(s, SHOP_Q_BILL_SET_LIMIT,
+                   STORE_ARGS(STORE_T(phone), lv, STORE_I(ledger_now(s->lg))),
+                   NULL);
+}
+
+int shop_billing_remaining(struct shop *s, const char *phone, const char *month,
+                           int64_t *limit, int64_t *remaining)
+{
+    char m[8];
+    int64_t lim = 0, used = 0;
+    int rc;
+    if (month == NULL) {
+        sp_month(m, ledger_now(s->lg));
+        month = m;
+    }
+    if (phone == NULL || !sp_month_ok(month)) {
+        return GL_EINVAL;
+    }
+    rc = sp_limit(s, phone, &lim);
+    if (rc == GL_OK) {
+        rc = sp_get_int(s, SHOP_Q_BILL_SUM,
+                        STORE_ARGS(STORE_T(phone), STORE_T(month)), &used);
+    }
+    if (rc != GL_OK) {
+        return rc;
+    }
+    if (limit != NULL) {
+        *limit = lim;
+    }
+    if (remaining != NULL) {
+        *remaining = lim - used > 0 ? lim - used : 0;
+    }
+    return GL_OK;
+}
+
+int shop_billing_statement(struct shop *s, const char *month, FILE *csv)
+{
+    sqlite3_stmt *st;
+    int rc = GL_OK, src;
+    if (!sp_month_ok(month)) {
+        return GL_EINVAL;
+    }
+    if (fprintf(csv, "month,phone,purchases,vouchers,amount\n") < 0) {
+        return GL_EIO;
+    }
+    st = sp_stmt(s, SHOP_Q_BILL_STATEMENT, STORE_ARGS(STORE_T(month)));
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fprintf(csv, "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 "\n", month,
+                    (const char *)sqlite3_column_text(st, 0),
+                    (int64_t)sqlite3_column_int64(st, 1),
+                    (int64_t)sqlite3_column_int64(st, 2),
+                    (int64_t)sqlite3_column_int64(st, 3)) < 0) {
+            rc = GL_EIO;
+            break;
+        }
+    }
+    if (rc == GL_OK && src != SQLITE_DONE) {
+        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+    }
+    sqlite3_reset(st);
+    if (rc == GL_OK && fflush(csv) != 0) {
+        rc = GL_EIO;
+    }
+    return rc;
+}
+
+/* ---- reversals
+ * ---------------------------------------------------------------- */
+
+int shop_flush_reversals(struct shop *s, int *sent, int *left)
+{
+    int64_t last = 0;
+    int nsent = 0, nleft = 0, rc = GL_OK;
+    struct acq_reversal rv;
+
+    if (s->acq == NULL) {
+        return GL_ENOTSUP;
+    }
+    for (;;) {
+        int64_t id, pid, cutoff = ledger_now(s->lg) - s->cfg.abandon_s;
+        int attempts, armed;
+        sqlite3_stmt *st = sp_stmt(s, SHOP_Q_REV_NEXT,
+                                   STORE_ARGS(STORE_I(last), STORE_I(cutoff)));
+        int src = sqlite3_step(st);
+        if (src != SQLITE_ROW) {
+            if (src != SQLITE_DONE) {
+                rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+            }
+            sqlite3_reset(st);
+            break;
+        }
+        memset(&rv, 0, sizeof rv);
+        id = sqlite3_column_int64(st, 0);
+        pid = sqlite3_column_int64(st, 1);
+        sp_copy(rv.pan, sizeof rv.pan, sqlite3_column_text(st, 2));
+        sp_copy(rv.expiry, sizeof rv.expiry, sqlite3_column_text(st, 3));
+        rv.amount = (uint64_t)sqlite3_column_int64(st, 4);
+        sp_copy(rv.orig.stan, sizeof rv.orig.stan, sqlite3_column_text(st, 5));
+        sp_copy(rv.orig.de7, sizeof rv.orig.de7, sqlite3_column_text(st, 6));
+        sp_copy(rv.rev.stan, sizeof rv.rev.stan, sqlite3_column_text(st, 7));
+        sp_copy(rv.rev.de7, sizeof rv.rev.de7, sqlite3_column_text(st, 8));
+        attempts = sqlite3_column_int(st, 9);
+        armed = strcmp((const char *)sqlite3_column_text(st, 10), "armed") == 0;
+        sqlite3_reset(st);
+        last = id;
+        if (armed) {
+            /* Abandoned by a crash between the commit and the answer: the
+             * 0100's fate is unknown, so it is reversed. */
+            GL_LOG_WARN("shop",
+                        "purchase %" PRId64 ": abandoned card "
+                        "payment, reversing",
+                        pid);
+            rc = sp_record(s, pid, SHOP_Q_REV_DUE, -1, "payment_timeout", "",
+                           "");
+            if (rc != GL_OK) {
+                break;
+            }
+        }
+        if (sp_reverse(s, pid, &rv, attempts > 0) == GL_OK) {
+            nsent++;
+        } else {
+            nleft++;
+        }
+    }
+    crypto_wipe(&rv, sizeof rv);
+    if (sent != NULL) {
+        *sent = nsent;
+    }
+    if (left != NULL) {
+        *left = nleft;
+    }
+    return rc;
+}
+
+/* ---- standard terms
+ * ------------------------------------------------------------ */
+
+int shop_refund_check(struct shop *s, const char *key, int *verdict)
+{
+    struct sp_row r;
+    struct shop_result res;
+    int rc;
+
+    *verdict = SHOP_REFUND_NOT_DONE;
+    if (!sp_key_ok(key)) {
+        return GL_EINVAL;
+    }
+    rc = sp_load(s, key, 0, &r);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    if (strcmp(r.state, "done") != 0) {
+        return GL_OK;
+    }
+    if (ledger_now(s->lg) - r.created > (int64_t)SHOP_REFUND_DAYS * SP_DAY) {
+        *verdict = SHOP_REFUND_TOO_LATE;
+        return GL_OK;
+    }
+    memset(&res, 0, sizeof res);
+    rc = sp_replay(s, &r, &res);
+    if (rc != GL_OK) {
+        goto out;
+    }
+    *verdict = SHOP_REFUND_OK;
+    for (int i = 0; i < res.nvouchers; i++) {
+        struct registry_voucher v;
+        rc = registry_voucher_get(s->reg, res.vouchers[i], &v);
+        if (rc != GL_OK) {
+            goto out;
+        }
+        if (v.status != REGISTRY_V_ACTIVE || v.balance != r.face ||
+            v.available != r.face || strcmp(v.member_phone, r.phone) != 0) {
+            *verdict = SHOP_REFUND_USED;
+        }
+        crypto_wipe(&v, sizeof v);
+    }
+out:
+    crypto_wipe(&res, sizeof res);
+    return rc;
+}
