@@ -43,7 +43,8 @@ include $(sort $(wildcard lib/*/module.mk hal/module.mk drivers/module.mk \
 
 # Evaluated when a recipe runs, after toolchain/deps.sh has installed them.
 PKG_LIBS = $(shell pkg-config --libs libnfc libserialport sqlite3 inih ncursesw \
-                                  libsmpp34)
+                                  libsmpp34 libmicrohttpd jansson libcurl \
+                                  libpng) -lzint
 LDLIBS   = -lmbedtls -lmbedx509 -lmbedcrypto $(PKG_LIBS) -lpthread -lm
 
 DEPS_STAMP := build/.deps-stamp

@@ -41,3 +41,18 @@ GL_LIB_SRCS += host-server/notify.c host-server/smpp_client.c
 GL_LIB_SRCS += host-server/shop.c
 test_shop_EXTRA := tests/emulators/acq_emu.c
 # end shop
+
+# online
+# Vouchers used in merchants' web shops (online.h): API keys, authorize /
+# capture / void on the ledger's holds, the standard terms (cash-out rule,
+# expiry notices, extension).  Its tables live in the host's database.
+GL_LIB_SRCS += host-server/online.c
+# end online
+
+# mms
+# MMS over MM7 (mms.h): the SubmitReq built and posted with libcurl, the
+# voucher's barcode drawn by libzint as PNG (libpng); the outbox sends its
+# mms rows through it (notify.c).  Its test drives the MMSC emulator.
+GL_LIB_SRCS += host-server/mms.c
+test_mms_EXTRA := tests/emulators/mmsc_emu.c tests/emulators/smsc_emu.c
+# end mms

@@ -117,7 +117,72 @@ static int nt_version(sqlite3 *db, int *version)
     return nt_err(src);
 }
 
+/* The MMS side table has its own version (notify_mms_schema), so the SMS
+ * outbox's version stays what its own migrations say. */
+static const char *const nt_mms_migrations[] = {
+    /* 1: what an MMS row needs beyond the outbox row */
+    "CREATE TABLE outbox_mms ("
+    "  outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id),"
+    "  subject TEXT NOT NULL,"
+    "  barcode TEXT,"
+    "  addons TEXT NOT NULL DEFAULT '');", /* paths, one a line */
+};
+
+static int nt_mms_migrate(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    int version = 0;
+    int src = sqlite3_exec(db,
+                           "BEGIN IMMEDIATE;"
+                           "CREATE TABLE IF NOT EXISTS notify_mms_schema"
+                           " (version INTEGER NOT NULL)",
+                           NULL, NULL, NULL);
+    if (src == SQLITE_OK) {
+        src = sqlite3_prepare_v2(db, "SELECT version FROM notify_mms_schema",
+                                 -1, &q, NULL);
+    }
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(q);
+        if (src == SQLITE_ROW) {
+            version = sqlite3_column_int(q, 0);
+        }
+        src = src == SQLITE_ROW || src == SQLITE_DONE ? SQLITE_OK : src;
+    }
+    sqlite3_finalize(q);
+    if (src == SQLITE_OK && version > 1) {
+        GL_LOG_ERR(MOD, "MMS outbox schema version %d is newer than 1",
+                   version);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return GL_DB;
+    }
+    if (src == SQLITE_OK && version == 0) {
+        src = sqlite3_exec(db, nt_mms_migrations[0], NULL, NULL, NULL);
+        if (src == SQLITE_OK) {
+            src = sqlite3_exec(db, "INSERT INTO notify_mms_schema VALUES (1)",
+                               NULL, NULL, NULL);
+        }
+    }
+    if (src == SQLITE_OK) {
+        src = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (src != SQLITE_OK) {
+        GL_LOG_ERR(MOD, "MMS outbox migration failed: %s", sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    return nt_err(src);
+}
+
+static int nt_outbox_migrate(sqlite3 *db);
+
 int notify_outbox_init(sqlite3 *db)
+{
+    int rc = nt_outbox_migrate(db);
+    return rc == GL_OK ? nt_mms_migrate(db) : rc;
+}
+
+static int nt_outbox_migrate(sqlite3 *db)
 {
     char sql[96];
     int rc = GL_OK, in_txn = 0;
@@ -316,7 +381,8 @@ int notify_enqueue_at(sqlite3 *db, const char *key, const char *phone,
     sqlite3_finalize(s);
     s = NULL;
     src = sqlite3_prepare_v2(db,
-                             "SELECT phone = ?2 AND text = ?3 FROM outbox"
+                             "SELECT kind = 'sms' AND phone = ?2"
+                             " AND text = ?3 FROM outbox"
                              " WHERE idem_key = ?1",
                              -1, &s, NULL);
     if (src == SQLITE_OK) {
@@ -339,6 +405,118 @@ out:
     return rc;
 }
 
+int notify_enqueue_mms(sqlite3 *db, const char *key, const char *phone,
+                       const char *subject, const char *text,
+                       const char *barcode, const char *const *addons,
+                       int naddons)
+{
+    return notify_enqueue_mms_at(db, key, phone, subject, text, barcode,
+                                 addons, naddons, (int64_t)time(NULL));
+}
+
+int notify_enqueue_mms_at(sqlite3 *db, const char *key, const char *phone,
+                          const char *subject, const char *text,
+                          const char *barcode, const char *const *addons,
+                          int naddons, int64_t now)
+{
+    sqlite3_stmt *s = NULL;
+    char list[MMS_ADDONS_MAX * MMS_PATH_MAX] = "", masked[GL_MASK_MAX];
+    int rc, src;
+
+    if (db == NULL || key == NULL || key[0] == '\0' ||
+        strlen(key) >= NOTIFY_KEY_MAX) {
+        return GL_EINVAL;
+    }
+    rc = notify_phone_check(phone);
+    if (rc == GL_OK) {
+        rc = notify_text_check(text);
+    }
+    if (rc == GL_OK) {
+        rc = mms_check(subject, barcode, addons, naddons);
+    }
+    if (rc != GL_OK) {
+        GL_LOG_WARN(MOD, "enqueue MMS %s to %s refused: %s", key,
+                    gl_mask_phone(masked, phone), gl_strerror(rc));
+        return rc;
+    }
+    for (int i = 0; i < naddons; i++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, "%s%s", i > 0 ? "\n" : "",
+                 addons[i]);
+    }
+    src = sqlite3_prepare_v2(db,
+                             "INSERT INTO outbox (created, kind, phone, text,"
+                             " idem_key, next_at, updated)"
+                             " VALUES (?1, 'mms', ?2, ?3, ?4, ?1, ?1)"
+                             " ON CONFLICT (idem_key) DO NOTHING",
+                             -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, now);
+        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+    }
+    rc = nt_err(src);
+    if (rc != GL_OK) {
+        goto out;
+    }
+    int inserted = sqlite3_changes(db) == 1;
+    int64_t id = sqlite3_last_insert_rowid(db);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (inserted) {
+        src = sqlite3_prepare_v2(db,
+                                 "INSERT INTO outbox_mms (outbox_id, subject,"
+                                 " barcode, addons) VALUES (?1, ?2, ?3, ?4)",
+                                 -1, &s, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, id);
+            sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
+            if (barcode != NULL) {
+                sqlite3_bind_text(s, 3, barcode, -1, SQLITE_STATIC);
+            }
+            sqlite3_bind_text(s, 4, list, -1, SQLITE_STATIC);
+            src = sqlite3_step(s);
+        }
+        /* The caller's transaction (or the statement's own) rolls the
+         * outbox row back with it if this fails. */
+        rc = nt_err(src);
+        goto out;
+    }
+    /* The key is known: the same request again, or a conflicting one. */
+    src = sqlite3_prepare_v2(
+        db,
+        "SELECT o.kind = 'mms' AND o.phone = ?2 AND o.text = ?3"
+        " AND m.subject = ?4 AND COALESCE(m.barcode, '') = ?5"
+        " AND m.addons = ?6"
+        " FROM outbox o LEFT JOIN outbox_mms m ON m.outbox_id = o.id"
+        " WHERE o.idem_key = ?1",
+        -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, subject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, barcode != NULL ? barcode : "", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, list, -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+    }
+    if (src == SQLITE_ROW) {
+        rc = sqlite3_column_int(s, 0) ? GL_OK : GL_SMS_CONFLICT;
+    } else {
+        rc = src == SQLITE_DONE ? GL_DB : nt_err(src);
+    }
+    if (rc == GL_SMS_CONFLICT) {
+        GL_LOG_WARN(MOD, "enqueue MMS %s: key already used for another message",
+                    key);
+    }
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* ---- the outbox handle ------------------------------------------------- */
 
 #define NT_ROW_COLS                                                            \
@@ -349,8 +527,8 @@ static const char *const nt_sql[NOTIFY_Q__COUNT] = {
     [NOTIFY_Q_TAKE] =
         "UPDATE outbox SET state = 'sending', next_at = ?1 + ?2, updated = ?1"
         " WHERE id = (SELECT id FROM outbox"
-        "   WHERE state IN ('queued', 'sending') AND next_at <= ?1"
-        "   ORDER BY next_at, id LIMIT 1)"
+        "   WHERE kind = 'sms' AND state IN ('queued', 'sending')"
+        "   AND next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
         " RETURNING id, phone, text, attempts",
     [NOTIFY_Q_PARTS] = "SELECT part FROM outbox_part WHERE outbox_id = ?1",
     [NOTIFY_Q_PART_INSERT] =
@@ -376,7 +554,8 @@ static const char *const nt_sql[NOTIFY_Q__COUNT] = {
         "UPDATE outbox SET state = 'queued', next_at = ?3, last_error = ?2,"
         " updated = ?3 WHERE id = ?1 AND state = 'sending'",
     [NOTIFY_Q_NOTE_DUE] = "UPDATE outbox SET last_error = ?1, updated = ?2"
-                          " WHERE state = 'queued' AND next_at <= ?2",
+                          " WHERE kind = 'sms' AND state = 'queued'"
+                          " AND next_at <= ?2",
     [NOTIFY_Q_RECEIPT] =
         "UPDATE outbox_part SET stat = ?2, receipt_at = ?3 WHERE smsc_id = ?1"
         " RETURNING outbox_id",
@@ -391,6 +570,15 @@ static const char *const nt_sql[NOTIFY_Q__COUNT] = {
     [NOTIFY_Q_GET] = "SELECT " NT_ROW_COLS " FROM outbox WHERE id = ?1",
     [NOTIFY_Q_GET_BY_KEY] =
         "SELECT " NT_ROW_COLS " FROM outbox WHERE idem_key = ?1",
+    [NOTIFY_Q_TAKE_MMS] =
+        "UPDATE outbox SET state = 'sending', next_at = ?1 + ?2, updated = ?1"
+        " WHERE id = (SELECT id FROM outbox"
+        "   WHERE kind = 'mms' AND state IN ('queued', 'sending')"
+        "   AND next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
+        " RETURNING id, phone, text, attempts, idem_key",
+    [NOTIFY_Q_MMS_PARTS] =
+        "SELECT subject, COALESCE(barcode, ''), addons FROM outbox_mms"
+        " WHERE outbox_id = ?1",
 };
 
 void notify_outbox_close(struct notify_outbox *ob)
@@ -507,6 +695,66 @@ int notify_outbox_take(struct notify_outbox *ob, int64_t now,
     return nt_done(ob, q, src);
 }
 
+/* Splits the stored add-on list (paths, one a line) into m. */
+static void nt_addons_split(struct notify_mms *m, const char *list)
+{
+    m->naddons = 0;
+    while (list != NULL && *list != '\0' && m->naddons < MMS_ADDONS_MAX) {
+        const char *nl = strchr(list, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - list) : strlen(list);
+        snprintf(m->addons[m->naddons++], MMS_PATH_MAX, "%.*s", (int)n, list);
+        list = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+int notify_outbox_take_mms(struct notify_outbox *ob, int64_t now,
+                           struct notify_mms *m)
+{
+    for (;;) {
+        sqlite3_stmt *q = ob->q[NOTIFY_Q_TAKE_MMS];
+        int src, rc, found = 0;
+
+        memset(m, 0, sizeof *m);
+        sqlite3_bind_int64(q, 1, now);
+        sqlite3_bind_int64(q, 2, ob->retry.lease_s);
+        src = sqlite3_step(q);
+        if (src == SQLITE_ROW) {
+            m->id = sqlite3_column_int64(q, 0);
+            nt_copy(m->phone, sizeof m->phone, q, 1);
+            nt_copy(m->text, sizeof m->text, q, 2);
+            m->attempts = sqlite3_column_int(q, 3);
+            nt_copy(m->key, sizeof m->key, q, 4);
+            src = sqlite3_step(q);
+        }
+        rc = nt_done(ob, q, src);
+        if (rc != GL_OK) {
+            return rc;
+        }
+        if (m->id == 0) {
+            return GL_ENOTFOUND;
+        }
+        q = ob->q[NOTIFY_Q_MMS_PARTS];
+        sqlite3_bind_int64(q, 1, m->id);
+        src = sqlite3_step(q);
+        if (src == SQLITE_ROW) {
+            found = 1;
+            nt_copy(m->subject, sizeof m->subject, q, 0);
+            nt_copy(m->barcode, sizeof m->barcode, q, 1);
+            nt_addons_split(m, (const char *)sqlite3_column_text(q, 2));
+            src = sqlite3_step(q);
+        }
+        rc = nt_done(ob, q, src);
+        if (rc != GL_OK || found) {
+            return rc;
+        }
+        rc = notify_outbox_fail(ob, m->id, "MMS row without its outbox_mms row",
+                                now);
+        if (rc != GL_OK) {
+            return rc;
+        }
+    }
+}
+
 int notify_outbox_part_sent(struct notify_outbox *ob, int64_t id, int part,
                             int total, const char *smsc_id, int64_t now)
 {
@@ -527,15 +775,15 @@ int notify_outbox_part_sent(struct notify_outbox *ob, int64_t id, int part,
     return nt_exec(ob, q);
 }
 
-int notify_outbox_retry(struct notify_outbox *ob, const struct notify_msg *m,
-                        const char *why, int64_t now)
+static int nt_retry(struct notify_outbox *ob, int64_t id, int prev_attempts,
+                    const char *why, int64_t now)
 {
     sqlite3_stmt *q = ob->q[NOTIFY_Q_RETRY];
-    int attempts = m->attempts + 1;
+    int attempts = prev_attempts + 1;
     int failed = attempts >= ob->retry.max_attempts;
     int64_t next = now + notify_backoff(&ob->retry, attempts);
 
-    sqlite3_bind_int64(q, 1, m->id);
+    sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int(q, 2, attempts);
     sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, now);
@@ -545,16 +793,22 @@ int notify_outbox_retry(struct notify_outbox *ob, const struct notify_msg *m,
     if (rc == GL_OK) {
         if (failed) {
             GL_LOG_WARN(MOD, "outbox %lld failed after %d attempts: %s",
-                        (long long)m->id, attempts, why);
+                        (long long)id, attempts, why);
         } else {
             GL_LOG_INFO(MOD,
                         "outbox %lld: attempt %d failed (%s); next in "
                         "%lld s",
-                        (long long)m->id, attempts, why,
+                        (long long)id, attempts, why,
                         (long long)(next - now));
         }
     }
     return rc;
+}
+
+int notify_outbox_retry(struct notify_outbox *ob, const struct notify_msg *m,
+                        const char *why, int64_t now)
+{
+    return nt_retry(ob, m->id, m->attempts, why, now);
 }
 
 int notify_outbox_fail(struct notify_outbox *ob, int64_t id, const char *why,
@@ -705,11 +959,23 @@ int notify_sender_init(struct notify_sender *s, sqlite3 *db,
         snprintf(s->errmsg, sizeof s->errmsg, "%s", s->ob.errmsg);
         return rc;
     }
+    if (cfg->mms.url != NULL && cfg->mms.url[0] != '\0') {
+        rc = mms_client_init(&s->mms, &cfg->mms);
+        if (rc != GL_OK) {
+            snprintf(s->errmsg, sizeof s->errmsg, "MMS: %s",
+                     mms_client_errmsg(&s->mms));
+            notify_outbox_close(&s->ob);
+            return rc;
+        }
+        s->mms_on = 1;
+    }
     s->utf8_to_ucs2 = iconv_open("UCS-2BE", "UTF-8");
     if (s->utf8_to_ucs2 == (iconv_t)-1) {
         snprintf(s->errmsg, sizeof s->errmsg,
                  "no UTF-8 to UCS-2BE converter: %s", strerror(errno));
         notify_outbox_close(&s->ob);
+        mms_client_deinit(&s->mms);
+        s->mms_on = 0;
         return GL_ENOTSUP;
     }
     return GL_OK;
@@ -719,6 +985,10 @@ void notify_sender_deinit(struct notify_sender *s)
 {
     smpp_client_close(&s->smpp);
     notify_outbox_close(&s->ob);
+    if (s->mms_on) {
+        mms_client_deinit(&s->mms);
+        s->mms_on = 0;
+    }
     if (s->utf8_to_ucs2 != (iconv_t)-1) {
         iconv_close(s->utf8_to_ucs2);
         s->utf8_to_ucs2 = (iconv_t)-1;
@@ -843,13 +1113,91 @@ static int ns_connect(struct notify_sender *s, int64_t now)
     return rc;
 }
 
+static int ns_mms_permanent(int rc)
+{
+    return rc == GL_MMS_REJECTED || rc == GL_MMS_CONTENT ||
+           rc == GL_MMS_ADDON || rc == GL_MMS_BARCODE || rc == GL_MMS_TOOBIG;
+}
+
+/*
+ * Posts one MMS row.  GL_OK when it became sent; a permanent error after
+ * failing the row; a retryable one after scheduling the retry.
+ */
+static int ns_send_mms(struct notify_sender *s, struct notify_mms *m,
+                       int64_t now)
+{
+    const char *paths[MMS_ADDONS_MAX];
+    char why[400], masked[GL_MASK_MAX], msg_id[MMS_MSGID_MAX];
+    struct mms_message mm = {
+        .transaction_id = m->key,
+        .to = m->phone,
+        .subject = m->subject,
+        .text = m->text,
+        .barcode = m->barcode[0] != '\0' ? m->barcode : NULL,
+        .addons = paths,
+        .naddons = m->naddons,
+    };
+
+    for (int i = 0; i < m->naddons; i++) {
+        paths[i] = m->addons[i];
+    }
+    gl_mask_phone(masked, m->phone);
+    int rc = mms_submit(&s->mms, &mm, msg_id);
+    if (rc == GL_OK) {
+        GL_LOG_INFO(MOD, "outbox %lld to %s: MMS accepted as %s",
+                    (long long)m->id, masked, msg_id);
+        return notify_outbox_part_sent(&s->ob, m->id, 1, 1, msg_id, now);
+    }
+    snprintf(why, sizeof why, "MMS: %s: %s", gl_strerror(rc),
+             mms_client_errmsg(&s->mms));
+    snprintf(s->errmsg, sizeof s->errmsg, "outbox %lld to %s: %.400s",
+             (long long)m->id, masked, why);
+    if (ns_mms_permanent(rc)) {
+        notify_outbox_fail(&s->ob, m->id, why, now);
+    } else {
+        nt_retry(&s->ob, m->id, m->attempts, why, now);
+    }
+    return rc;
+}
+
+/* The MMS pass of notify_send_due. */
+static int ns_send_due_mms(struct notify_sender *s, int64_t now, int *nsent)
+{
+    int rc = GL_OK;
+    for (int i = 0; rc == GL_OK && i < s->batch; i++) {
+        rc = notify_outbox_take_mms(&s->ob, now, &s->cur_mms);
+        if (rc == GL_ENOTFOUND) {
+            return GL_OK;
+        }
+        if (rc != GL_OK) {
+            break;
+        }
+        rc = ns_send_mms(s, &s->cur_mms, now);
+        if (rc == GL_OK) {
+            (*nsent)++;
+        } else if (ns_mms_permanent(rc)) {
+            rc = GL_OK; /* that row failed; the others go on */
+        } else {
+            GL_LOG_WARN(MOD, "%s", s->errmsg);
+        }
+    }
+    return rc;
+}
+
 int notify_send_due(struct notify_sender *s, int64_t now, int *sent)
 {
     struct notify_msg *m = &s->cur;
-    int rc = GL_OK, nsent = 0;
+    int rc = GL_OK, nsent = 0, mms_rc = GL_OK;
+    char mms_err[sizeof s->errmsg];
 
     s->now = now;
     s->errmsg[0] = '\0';
+    mms_err[0] = '\0';
+    if (s->mms_on) {
+        mms_rc = ns_send_due_mms(s, now, &nsent);
+        snprintf(mms_err, sizeof mms_err, "%s", s->errmsg);
+        s->errmsg[0] = '\0';
+    }
     rc = ns_connect(s, now);
     for (int i = 0; rc == GL_OK && i < s->batch; i++) {
         rc = notify_outbox_take(&s->ob, now, m);
@@ -872,6 +1220,10 @@ int notify_send_due(struct notify_sender *s, int64_t now, int *sent)
     }
     if (sent != NULL) {
         *sent = nsent;
+    }
+    if (rc == GL_OK && mms_rc != GL_OK) {
+        snprintf(s->errmsg, sizeof s->errmsg, "%s", mms_err);
+        rc = mms_rc;
     }
     return rc;
 }

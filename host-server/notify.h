@@ -26,6 +26,10 @@
  *  - Errors are gl_err codes; SQLite's are GL_DB, GL_DB_BUSY, GL_DB_FULL,
  *    GL_DB_CORRUPT, with SQLite's text in the handle's errmsg (or, for the
  *    functions that take a bare sqlite3 *, in sqlite3_errmsg(db)).
+ *  - MMS rows (kind 'mms', notify_enqueue_mms) share the outbox, its
+ *    states, idempotency and back-off; their subject, barcode number and
+ *    add-on paths live in the side table outbox_mms.  The sender sends them
+ *    through mms.h when its config names an MMSC, else they wait queued.
  *  - A handle (outbox or sender) is used by one thread at a time.
  */
 #ifndef NOTIFY_H
@@ -35,6 +39,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "mms.h"
 #include "smpp_client.h"
 
 /* Korean mobile number: 01X and 7 or 8 more digits. */
@@ -68,6 +73,19 @@ struct notify_msg {
     char text[NOTIFY_TEXT_MAX];
     int attempts;        /* failed attempts so far */
     uint32_t done_parts; /* bit p-1 set: part p already accepted */
+};
+
+/* An MMS row as the sender takes it (caller's memory). */
+struct notify_mms {
+    int64_t id;
+    int attempts;
+    char phone[NOTIFY_PHONE_MAX];
+    char key[NOTIFY_KEY_MAX];
+    char subject[MMS_SUBJECT_MAX];
+    char text[NOTIFY_TEXT_MAX];
+    char barcode[MMS_BARCODE_MAX]; /* "" : none */
+    char addons[MMS_ADDONS_MAX][MMS_PATH_MAX];
+    int naddons;
 };
 
 /* A whole row, for inspection (tests, glctl). */
@@ -117,6 +135,25 @@ int notify_enqueue(sqlite3 *db, const char *key, const char *phone,
 int notify_enqueue_at(sqlite3 *db, const char *key, const char *phone,
                       const char *text, int64_t now);
 
+/*
+ * Adds an MMS to the outbox, due now; the same transaction rules and
+ * idempotency as notify_enqueue (the same key with every field equal:
+ * GL_OK, nothing added; else GL_SMS_CONFLICT).  subject (may be ""),
+ * barcode (the voucher number drawn as Code 128; NULL: none) and addons
+ * (naddons file paths, read by the sender when it sends: give absolute
+ * paths that stay) are checked by mms_check: GL_MMS_CONTENT.  text as for
+ * SMS (notify_text_check): GL_SMS_TEXT; phone: GL_SMS_PHONE.  The outbox
+ * row's text is the MMS text.
+ */
+int notify_enqueue_mms(sqlite3 *db, const char *key, const char *phone,
+                       const char *subject, const char *text,
+                       const char *barcode, const char *const *addons,
+                       int naddons);
+int notify_enqueue_mms_at(sqlite3 *db, const char *key, const char *phone,
+                          const char *subject, const char *text,
+                          const char *barcode, const char *const *addons,
+                          int naddons, int64_t now);
+
 /* Back-off after the attempts-th failure: base * 2^(attempts-1), capped. */
 int64_t notify_backoff(const struct notify_retry *r, int attempts);
 
@@ -138,6 +175,8 @@ enum {
     NOTIFY_Q_UNDELIVERED,
     NOTIFY_Q_GET,
     NOTIFY_Q_GET_BY_KEY,
+    NOTIFY_Q_TAKE_MMS,
+    NOTIFY_Q_MMS_PARTS,
     NOTIFY_Q__COUNT
 };
 
@@ -160,6 +199,12 @@ void notify_outbox_close(struct notify_outbox *ob);
  * lease run out) into m and marks it sending.  GL_ENOTFOUND if none. */
 int notify_outbox_take(struct notify_outbox *ob, int64_t now,
                        struct notify_msg *m);
+/* Claims the most overdue MMS row due at now into m, as
+ * notify_outbox_take does for SMS (which takes only SMS rows).  An MMS row
+ * whose outbox_mms row is missing is failed and the next one taken.
+ * GL_ENOTFOUND if none. */
+int notify_outbox_take_mms(struct notify_outbox *ob, int64_t now,
+                           struct notify_mms *m);
 /* Records that part (1-based) of total was accepted as smsc_id; with the
  * last part the row becomes sent. */
 int notify_outbox_part_sent(struct notify_outbox *ob, int64_t id, int part,
@@ -195,6 +240,7 @@ struct notify_sender_config {
     struct smpp_client_config smpp; /* on_receipt/ctx are set by the sender */
     struct notify_retry retry;
     int batch; /* most rows one notify_send_due call sends; 0: 32 */
+    struct mms_config mms; /* url NULL: MMS rows wait queued */
 };
 
 struct notify_sender {
@@ -206,6 +252,9 @@ struct notify_sender {
     int64_t next_connect_at; /* no reconnect before (seconds) */
     int64_t now;             /* the current call's time, for receipts */
     struct notify_msg cur;   /* the row being sent */
+    int mms_on;              /* cfg.mms.url was given */
+    struct mms_client mms;
+    struct notify_mms cur_mms;
     char errmsg[512];
 };
 
@@ -215,7 +264,12 @@ int notify_sender_init(struct notify_sender *s, sqlite3 *db,
                        const struct notify_sender_config *cfg);
 
 /*
- * Sends what is due at now, bounded: at most cfg.batch rows, each submit
+ * Sends what is due at now, bounded: at most cfg.batch rows of each kind.
+ * MMS rows (when an MMSC is configured) go first, one HTTP POST each, at
+ * most the MMS timeout_ms each; a throttled, temporarily failed or
+ * unanswered POST puts its row back with back-off and ends the MMS pass
+ * (the SMS pass still runs); a rejection or a content error fails the row.
+ * An MMS error is returned only when the SMS pass returned GL_OK.  SMS: each submit
  * waiting at most the client's resp_timeout_ms, a (re)connect at most
  * connect_timeout_ms + resp_timeout_ms.  Connects and binds when needed;
  * while the SMSC cannot be reached or refuses the bind, the due rows stay

@@ -13,6 +13,11 @@ PACKAGES=(
   libinih-dev libncurses-dev
   # SMS notifications over SMPP 3.4 (host-server/smpp_client.c, gl-smsc)
   libsmpp34-dev
+  # the customer HTTP JSON API (host-server/webd_*.c, gl-webd)
+  libmicrohttpd-dev libjansson-dev
+  # MMS over MM7 (host-server/mms.c): HTTP POST, the barcode PNG (libzint
+  # below); the MMSC emulator gl-mmsc runs on libmicrohttpd
+  libcurl4-openssl-dev libpng-dev
   # test tools: the ISO 8583 oracle, instruction counts, ptys, certificates
   tshark wireshark-common valgrind socat sqlite3 xxd python3 openssl
   # gl-hostd sync tests: fault injection into fdatasync (strace -e inject)

@@ -143,7 +143,17 @@
     X(SMS_THROTTLED, -704, "SMSC throttled the submit; retry later")          \
     X(SMS_TEMPFAIL, -705, "SMSC failed the submit temporarily; retry later")  \
     X(SMS_REJECTED, -706, "SMSC rejected the message permanently")            \
-    X(SMS_PDU, -707, "malformed or unexpected SMPP PDU")
+    X(SMS_PDU, -707, "malformed or unexpected SMPP PDU")                      \
+    /* MMS over MM7 (mms.h) */                                                \
+    X(MMS_CONTENT, -720, "MMS subject, barcode or add-on list invalid")       \
+    X(MMS_BARCODE, -721, "barcode image could not be made")                   \
+    X(MMS_ADDON, -722, "add-on file unreadable, too big or of unknown type")  \
+    X(MMS_TOOBIG, -723, "MMS larger than the configured maximum")             \
+    X(MMS_THROTTLED, -724, "MMSC throttled the submit; retry later")          \
+    X(MMS_TEMPFAIL, -725, "MMSC failed the submit temporarily; retry later")  \
+    X(MMS_REJECTED, -726, "MMSC rejected the message permanently")            \
+    X(MMS_PROTO, -727, "MMSC answer is not an MM7 SubmitRsp")                 \
+    X(MMS_HTTP, -728, "HTTP transfer to the MMSC failed")
 
 enum gl_err {
 #define GL_ERR_ENUM_(name, code, text) GL_##name = (code),

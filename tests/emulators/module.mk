@@ -53,3 +53,15 @@ $(BUILD)/obj/tests/emulators/smsc_emu_main.o: tests/emulators/smsc_emu.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(GL_INCLUDES) -DSMSC_EMU_MAIN -c $< -o $@
 # end notify
+
+# mms
+# The MMSC emulator (mmsc_emu.h, MM7 over HTTP on libmicrohttpd): linked
+# into test_mms (host-server/module.mk), and the program gl-mmsc, whose
+# object is mmsc_emu.c compiled again with -DMMSC_EMU_MAIN.
+GL_PROGS += gl-mmsc
+gl-mmsc_SRCS := tests/emulators/mmsc_emu_main.c
+$(BUILD)/obj/tests/emulators/mmsc_emu_main.o: tests/emulators/mmsc_emu.c \
+                                              | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(GL_INCLUDES) -DMMSC_EMU_MAIN -c $< -o $@
+# end mms
