@@ -997,6 +997,25 @@ int registry_voucher_set_status(struct registry *reg, const char *number,
     return store_op_end(reg->st, rc);
 }
 
+int registry_voucher_set_expiry(struct registry *reg, const char *number,
+                                int64_t expires)
+{
+    struct registry_voucher v;
+    int rc = store_op_begin(reg->st);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    rc = registry_voucher_get(reg, number, &v);
+    if (rc == GL_OK && expires <= v.issued) {
+        rc = GL_EINVAL;
+    }
+    if (rc == GL_OK) {
+        rc = store_exec(reg->st, STORE_Q_VOUCHER_SET_EXPIRES,
+                        STORE_ARGS(STORE_I(v.id), STORE_I(expires)), NULL);
+    }
+    return store_op_end(reg->st, rc);
+}
+
 static int rg_voucher_list(struct registry *reg, enum store_q q,
                            const struct store_val *a, size_t n,
                            registry_voucher_cb cb, void *ctx)

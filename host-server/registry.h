@@ -284,6 +284,11 @@ int registry_pin_hash_block(const struct registry *reg,
  * Unfreezing also clears a PIN lockout.  GL_ENOTFOUND. */
 int registry_voucher_set_status(struct registry *reg, const char *number,
                                 int status);
+/* Sets the voucher's expiry (seconds; > its issue time).  Policy (how far,
+ * how often) is the caller's: online_extend.  GL_OK, GL_EINVAL,
+ * GL_ENOTFOUND, storage errors. */
+int registry_voucher_set_expiry(struct registry *reg, const char *number,
+                                int64_t expires);
 /* A member's active, unexpired vouchers with value left that are accepted
  * at merchant, earliest expiry first. */
 int registry_vouchers_for_member(struct registry *reg, int64_t member,

@@ -332,6 +332,8 @@ static const char *const sq_sql[STORE_Q__COUNT] = {
         "UPDATE voucher SET status = ?2 WHERE id = ?1",
     [STORE_Q_VOUCHER_SET_TRIES] =
         "UPDATE voucher SET pin_tries = ?2 WHERE id = ?1",
+    [STORE_Q_VOUCHER_SET_EXPIRES] =
+        "UPDATE voucher SET expires = ?2 WHERE id = ?1",
     [STORE_Q_VOUCHER_FOR_MEMBER] =
         SQ_VOUCHER_SELECT
         "WHERE v.member_id = ?1 AND v.status = 0 AND v.expires > ?3"
