@@ -56,3 +56,9 @@ GL_LIB_SRCS += host-server/online.c
 GL_LIB_SRCS += host-server/mms.c
 test_mms_EXTRA := tests/emulators/mmsc_emu.c tests/emulators/smsc_emu.c
 # end mms
+
+# gift
+# The customer's gift of vouchers (gift.h): reservation, parts, claim link,
+# accept/refuse/expiry with the SMS in one transaction; the add-on catalogue.
+GL_LIB_SRCS += host-server/gift.c
+# end gift
