@@ -42,6 +42,15 @@ GL_LIB_SRCS += host-server/shop.c
 test_shop_EXTRA := tests/emulators/acq_emu.c
 # end shop
 
+# webd
+# gl-webd, the customer HTTP JSON API (webd.h, docs/customer-api.md): a
+# process of its own beside gl-hostd, sharing only the database.
+GL_PROGS += gl-webd
+gl-webd_SRCS := host-server/webd_main.c host-server/webd_config.c \
+                host-server/webd_db.c host-server/webd_http.c \
+                host-server/webd_sender.c
+# end webd
+
 # online
 # Vouchers used in merchants' web shops (online.h): API keys, authorize /
 # capture / void on the ledger's holds, the standard terms (cash-out rule,
