@@ -141,7 +141,14 @@ if command -v strace >/dev/null && hostd_start_slow_sync; then
   LOAD -c 10 -d 10 --vouchers "$T/vs" --mix redeem=90,refund=10 --amount 10 \
     --approvals "$T/aps" > "$T/rs2" 2>&1 &
   LPID=$!
-  sleep 1.9
+  # Kill once approvals flow (a busy machine makes the handshakes slow),
+  # half a sync into the stream: a round is then always between its COMMIT
+  # and its sync.
+  for _ in $(seq 1 300); do
+    [ "$(wc -l < "$T/aps" 2>/dev/null || echo 0)" -ge 2 ] && break
+    sleep 0.1
+  done
+  sleep 0.15
   kill -9 "$HPID"; wait "$SPID" 2>/dev/null; HPID=
   wait "$LPID"
   touch "$T/aps"
