@@ -64,4 +64,6 @@ $(BUILD)/obj/tests/emulators/mmsc_emu_main.o: tests/emulators/mmsc_emu.c \
                                               | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(GL_INCLUDES) -DMMSC_EMU_MAIN -c $< -o $@
+# the MMSC's answers as the host parses them (tests/fuzz/fuzz_mm7.c)
+fuzz_mm7_FUZZ_SRCS += host-server/mms.c
 # end mms

@@ -56,6 +56,10 @@ seed() { # harness
       printf '\x00\x10ab\x1b\x99' >"$dir/seed-bad"
       printf '\x00\x40\x1dk\x49\x09{B12' >"$dir/seed-cut"
       printf '\x01Amount: 12,500원 승인금액\n\x00000123456789\x00https://giftlink.example/v/4111' >"$dir/seed-roundtrip" ;;
+    fuzz_mm7) # HTTP status (2 bytes), then the SubmitRsp or fault body
+      printf '\x00\xc8<env:Envelope><env:Body><SubmitRsp><Status><StatusCode>1000</StatusCode><StatusText>Success</StatusText></Status><MessageID>MMSC000001</MessageID></SubmitRsp></env:Body></env:Envelope>' >"$dir/seed-ok"
+      printf '\x01\xf4<env:Fault><faultstring>Validation error</faultstring><StatusCode>4004</StatusCode></env:Fault>' >"$dir/seed-fault"
+      printf '\x01\xf7<StatusCode>4006</StatusCode><StatusText>Service Unavailable</StatusText>' >"$dir/seed-throttle" ;;
   esac
 }
 
