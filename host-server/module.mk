@@ -48,7 +48,8 @@ test_shop_EXTRA := tests/emulators/acq_emu.c
 GL_PROGS += gl-webd
 gl-webd_SRCS := host-server/webd_main.c host-server/webd_config.c \
                 host-server/webd_db.c host-server/webd_http.c \
-                host-server/webd_sender.c
+                host-server/webd_sender.c host-server/webd_api.c \
+                host-server/webd_card.c
 # end webd
 
 # online

@@ -114,6 +114,8 @@ static const char *const sp_sql[SHOP_Q__COUNT] = {
                            " attempts = attempts + 1, last_error = ?2"
                            " WHERE purchase_id = ?1",
     [SHOP_Q_REV_DELETE] = "DELETE FROM shop_reversal WHERE purchase_id = ?1",
+    [SHOP_Q_LIST] = "SELECT " SP_PURCHASE_COLS " FROM shop_purchase"
+                    " WHERE phone = ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 /* A stored purchase row. */
@@ -1289,6 +1291,51 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
     if (left != NULL) {
         *left = nleft;
     }
+    return rc;
+}
+
+/* ---- the purchase history ------------------------------------------------ */
+
+int shop_list(struct shop *s, const char *phone, int limit, shop_list_cb cb,
+              void *ctx)
+{
+    struct shop_purchase_info p;
+    int rc = GL_OK;
+    if (phone == NULL || notify_phone_check(phone) != GL_OK) {
+        return GL_EINVAL;
+    }
+    sqlite3_stmt *st =
+        sp_stmt(s, SHOP_Q_LIST,
+                STORE_ARGS(STORE_T(phone), STORE_I(limit > 0 ? limit : 100)));
+    for (;;) {
+        int src = sqlite3_step(st);
+        if (src == SQLITE_DONE) {
+            break;
+        }
+        if (src != SQLITE_ROW) {
+            rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+            break;
+        }
+        memset(&p, 0, sizeof p);
+        p.id = sqlite3_column_int64(st, 0);
+        sp_copy(p.key, sizeof p.key, sqlite3_column_text(st, 1));
+        sp_copy(p.product, sizeof p.product, sqlite3_column_text(st, 3));
+        p.face = sqlite3_column_int64(st, 4);
+        p.count = sqlite3_column_int(st, 5);
+        sp_copy(p.method, sizeof p.method, sqlite3_column_text(st, 6));
+        sp_copy(p.card, sizeof p.card, sqlite3_column_text(st, 7));
+        p.amount = sqlite3_column_int64(st, 8);
+        sp_copy(p.state, sizeof p.state, sqlite3_column_text(st, 9));
+        sp_copy(p.payment_ref, sizeof p.payment_ref,
+                sqlite3_column_text(st, 10));
+        sp_copy(p.acq_rc, sizeof p.acq_rc, sqlite3_column_text(st, 11));
+        p.created = sqlite3_column_int64(st, 12);
+        rc = cb(ctx, &p);
+        if (rc != 0) {
+            break;
+        }
+    }
+    sqlite3_reset(st);
     return rc;
 }
 

@@ -47,6 +47,7 @@
 #include <stdio.h>
 
 #include "acquirer.h"
+#include "gl_log.h"
 #include "registry.h"
 
 #define SHOP_COUNT_MAX 10 /* vouchers per purchase */
@@ -124,6 +125,7 @@ enum {
     SHOP_Q_REV_NEXT,
     SHOP_Q_REV_ATTEMPT,
     SHOP_Q_REV_DELETE,
+    SHOP_Q_LIST,
     SHOP_Q__COUNT
 };
 
@@ -189,6 +191,32 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv);
  * acq_reversal_delay_ms for the pace), GL_ENOTSUP (no client), GL_DB*.
  */
 int shop_flush_reversals(struct shop *s, int *sent, int *left);
+
+/* A purchase of the phone's history (shop_list). */
+struct shop_purchase_info {
+    int64_t id;
+    char key[SHOP_KEY_MAX + 1];
+    char product[REGISTRY_ID_MAX + 1];
+    int64_t face;
+    int count;
+    char method[16];        /* "phone_bill", "card" */
+    char card[GL_MASK_MAX]; /* masked card number; "" for the phone bill */
+    int64_t amount;
+    char state[24]; /* "pending", "done", "limit", "declined",
+                       "payment_timeout", "failed" */
+    char payment_ref[SHOP_REF_MAX + 1];
+    char acq_rc[3];
+    int64_t created;
+};
+/* Called per purchase; p is valid for the call only; a non-zero return
+ * stops the listing and is returned.  Must not call back into the shop. */
+typedef int (*shop_list_cb)(void *ctx, const struct shop_purchase_info *p);
+/*
+ * The phone's purchases, newest first (at most limit of them; limit <= 0:
+ * 100).  Returns GL_OK, GL_EINVAL (phone), the callback's value, GL_DB*.
+ */
+int shop_list(struct shop *s, const char *phone, int limit, shop_list_cb cb,
+              void *ctx);
 
 /* Standard terms: a full refund is allowed within SHOP_REFUND_DAYS of the
  * purchase while none of its vouchers was touched. */

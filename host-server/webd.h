@@ -8,10 +8,14 @@
  *
  * Contract:
  *  - Threads: libmicrohttpd runs every request on ONE internal polling
- *    thread, which owns the API handle (struct webd: its store, registry and
- *    prepared statements).  The SMS sender, when an SMSC is configured, runs
- *    on a second thread with its own database connection.  The main thread
- *    only waits for SIGTERM/SIGINT.
+ *    thread, which owns the API handle (struct webd: its store, registry,
+ *    prepared statements, shop, gift and online handles).  Card purchases
+ *    run on the card worker (webd_card.c) with its own connection, shop
+ *    and acquirer client, their HTTP connections suspended meanwhile.  The
+ *    sender thread has its own database connection and handles: it sends
+ *    the outbox when an SMSC is configured and runs the periodic jobs
+ *    (gift expiry, card reversals).  The main thread only waits for
+ *    SIGTERM/SIGINT.
  *  - Sign-in: a 6-digit one-time code from the CSPRNG, stored only as
  *    HMAC-SHA-256(OTP key, "otp:" phone ":" code), sent by SMS through the
  *    outbox in the same transaction as its row.  A session token is 32
@@ -28,10 +32,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acquirer.h"
 #include "crypto.h"
+#include "gift.h"
 #include "gl_config.h"
 #include "ledger.h"
+#include "online.h"
 #include "registry.h"
+#include "shop.h"
 #include "store.h"
 
 #define WEBD_KEY_MAX 64
@@ -63,6 +71,33 @@ struct webd_config {
     char info_file[512];
     char log_level[16];
     int syslog;
+    /* [mmsc]: MM7 endpoint of the sender; empty url: MMS rows wait. */
+    char mmsc_url[256];
+    char mmsc_user[64];
+    char mmsc_password[64];
+    char mmsc_vasp_id[64];
+    char mmsc_vas_id[64];
+    char mmsc_sender[32];
+    /* [acquirer]: card payments; empty host: card answers 503. */
+    char acq_host[256];
+    long long acq_port;
+    int acq_plain;
+    char acq_ca_file[512];
+    char acq_cert_file[512];
+    char acq_key_file[512];
+    char acq_server_cn[128];
+    char acq_terminal_id[9];
+    char acq_merchant_id[16];
+    long long acq_timeout_ms;
+    /* [billing] */
+    long long bill_limit; /* KRW a month, per phone (default override) */
+    /* [gift] */
+    char claim_base[GIFT_LINK_MAX + 1];
+    long long expire_days;
+    char content_dir[GIFT_DIR_MAX + 1];
+    /* [jobs]: seconds between the sweeps of the sender thread (gift
+     * expiry, card reversals). */
+    long long jobs_period;
 };
 
 /* Loads and checks path into cfg.  GL_OK, or GL_ECONFIG/GL_EIO with the
@@ -77,7 +112,13 @@ struct webd {
     struct ledger lg;
     struct registry reg;
     int st_open, lg_ready, reg_ready;
-    void *stmt[16]; /* sqlite3_stmt *, webd_db.c's */
+    void *stmt[16];         /* sqlite3_stmt *, webd_db.c's */
+    struct webd_card *card; /* the card worker; NULL: no [acquirer] (cards
+                               answer 503) */
+    struct shop shop;       /* without an acquirer: cards go to card */
+    struct gift gift;
+    struct online online;
+    int shop_ready, gift_ready, online_ready;
     uint8_t key[WEBD_KEY_MAX];
     size_t key_len;
     struct crypto_rng rng;
@@ -150,12 +191,37 @@ struct webd_http;
 int webd_http_start(struct webd *w, struct webd_http **out, char *err);
 void webd_http_stop(struct webd_http *h);
 
-/* ---- webd_sender.c: the SMS sender thread ------------------------------- */
+/* Makes a client of the [acquirer] section (*out NULL when its host is
+ * empty).  The STAN counter starts from the clock, so that a restart does
+ * not reuse a recent identity.  GL_OK or an error in err (256 bytes). */
+int webd_acq_new(const struct webd_config *cfg, struct acq_client **out,
+                 char *err);
+
+/* ---- webd_card.c: the card worker -------------------------------------- */
+
+struct webd_card;
+
+/* Starts the card worker (its own database connection, shop and acquirer
+ * client) when [acquirer] has a host; *out NULL otherwise.  GL_OK or an
+ * error in err (256 bytes). */
+int webd_card_start(const struct webd_config *cfg, struct webd_card **out,
+                    char *err);
+/* Refuses new jobs, finishes the running one, resumes the queued ones
+ * unrun, joins the thread.  Call before webd_http_stop.  NULL is fine. */
+void webd_card_stop(struct webd_card *k);
+/* Stops (if needed) and frees k; after webd_http_stop.  NULL is fine. */
+void webd_card_free(struct webd_card *k);
+
+/* ---- webd_sender.c: the sender thread -------------------------------------
+ */
 
 struct webd_sender;
 
-/* Starts the sender thread with its own database connection when an SMSC
- * is configured (*out NULL otherwise).  GL_OK or an error in err. */
+/* Starts the sender thread with its own database connection: it sends the
+ * outbox (SMS, and MMS when [mmsc] url is set) when an SMSC is configured,
+ * and every [jobs] period returns expired gifts (gift_expire_due) and
+ * repeats due card reversals (shop_flush_reversals).  GL_OK or an error in
+ * err. */
 int webd_sender_start(const struct webd_config *cfg, struct webd_sender **out,
                       char *err);
 /* Asks the thread to stop, joins it and frees s.  NULL is fine. */

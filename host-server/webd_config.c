@@ -39,6 +39,13 @@ int webd_config_load(struct webd_config *cfg, const char *path,
     cfg->codes_per_phone = 5;
     cfg->codes_per_ip = 20;
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    cfg->acq_plain = 0;
+    cfg->acq_timeout_ms = 30000;
+    cfg->bill_limit = SHOP_DEFAULT_BILL_LIMIT;
+    snprintf(cfg->claim_base, sizeof cfg->claim_base,
+             "https://giftlink.example/g/");
+    cfg->expire_days = GIFT_DEFAULT_DAYS;
+    cfg->jobs_period = 60;
 
     const struct gl_cfg_item items[] = {
         S("listen", "address", address, 0),
@@ -63,6 +70,27 @@ int webd_config_load(struct webd_config *cfg, const char *path,
         S("info", "file", info_file, 0),
         S("log", "level", log_level, 0),
         B("log", "syslog", syslog),
+        S("mmsc", "url", mmsc_url, 0),
+        S("mmsc", "user", mmsc_user, 0),
+        S("mmsc", "password", mmsc_password, 0),
+        S("mmsc", "vasp_id", mmsc_vasp_id, 0),
+        S("mmsc", "vas_id", mmsc_vas_id, 0),
+        S("mmsc", "sender", mmsc_sender, 0),
+        S("acquirer", "host", acq_host, 0),
+        I("acquirer", "port", acq_port, 0, 65535),
+        B("acquirer", "plain", acq_plain),
+        S("acquirer", "ca_file", acq_ca_file, 0),
+        S("acquirer", "cert_file", acq_cert_file, 0),
+        S("acquirer", "key_file", acq_key_file, 0),
+        S("acquirer", "server_cn", acq_server_cn, 0),
+        S("acquirer", "terminal_id", acq_terminal_id, 0),
+        S("acquirer", "merchant_id", acq_merchant_id, 0),
+        I("acquirer", "timeout_ms", acq_timeout_ms, 100, 120000),
+        I("billing", "monthly_limit", bill_limit, 1, 100000000),
+        S("gift", "claim_base", claim_base, 0),
+        I("gift", "expire_days", expire_days, 1, 365),
+        S("gift", "content_dir", content_dir, 0),
+        I("jobs", "period", jobs_period, 1, 86400),
     };
     int rc = gl_config_load(path, items, sizeof items / sizeof items[0], err);
     if (rc != GL_OK) {
@@ -78,6 +106,24 @@ int webd_config_load(struct webd_config *cfg, const char *path,
     if (cfg->smsc_host[0] != '\0' && cfg->smsc_port == 0) {
         snprintf(err, GL_CFG_ERR_MAX,
                  "%.100s: [smsc] port: needed when host is set", path);
+        return GL_ECONFIG;
+    }
+    if (cfg->acq_host[0] != '\0' &&
+        (cfg->acq_port == 0 || cfg->acq_terminal_id[0] == '\0' ||
+         cfg->acq_merchant_id[0] == '\0')) {
+        snprintf(err, GL_CFG_ERR_MAX,
+                 "%.100s: [acquirer] port, terminal_id and merchant_id: "
+                 "needed when host is set",
+                 path);
+        return GL_ECONFIG;
+    }
+    if (cfg->acq_host[0] != '\0' && !cfg->acq_plain &&
+        (cfg->acq_ca_file[0] == '\0' || cfg->acq_cert_file[0] == '\0' ||
+         cfg->acq_key_file[0] == '\0')) {
+        snprintf(err, GL_CFG_ERR_MAX,
+                 "%.100s: [acquirer] ca_file, cert_file and key_file: "
+                 "needed unless plain = yes",
+                 path);
         return GL_ECONFIG;
     }
     return GL_OK;

@@ -292,13 +292,88 @@ int webd_open(struct webd *w, const struct webd_config *cfg, char *err)
     if (rc != GL_OK) {
         return rc;
     }
+    /* No acquirer here: card purchases run on the card worker. */
+    struct shop_config scfg = {.bill_limit = cfg->bill_limit};
+    rc = shop_open(&w->shop, &w->reg, NULL, &scfg);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "shop: %s (%.150s)", gl_strerror(rc),
+                 shop_errmsg(&w->shop));
+        return rc;
+    }
+    w->shop_ready = 1;
+    struct gift_config gcfg = {
+        .content_dir = cfg->content_dir[0] ? cfg->content_dir : NULL,
+        .claim_base = cfg->claim_base,
+        .expire_days = (int)cfg->expire_days,
+    };
+    rc = gift_open(&w->gift, &w->reg, &gcfg);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "gift: %s (%.150s)", gl_strerror(rc),
+                 gift_errmsg(&w->gift));
+        return rc;
+    }
+    w->gift_ready = 1;
+    /* No pepper: the API key secrets are 256-bit random (online.h), and
+     * the OTP key must stay free to change without revoking merchants. */
+    rc = online_open(&w->online, &w->reg, NULL);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "online: %s (%.150s)", gl_strerror(rc),
+                 online_errmsg(&w->online));
+        return rc;
+    }
+    w->online_ready = 1;
     return wdb_info_load(w, err);
+}
+
+int webd_acq_new(const struct webd_config *cfg, struct acq_client **out,
+                 char *err)
+{
+    char port[8], why[ACQ_ERR_MAX];
+    *out = NULL;
+    if (cfg->acq_host[0] == '\0') {
+        return GL_OK;
+    }
+    snprintf(port, sizeof port, "%lld", cfg->acq_port);
+    struct acq_config acfg = {
+        .host = cfg->acq_host,
+        .port = port,
+        .plain = cfg->acq_plain,
+        .ca_file = cfg->acq_ca_file[0] ? cfg->acq_ca_file : NULL,
+        .cert_file = cfg->acq_cert_file[0] ? cfg->acq_cert_file : NULL,
+        .key_file = cfg->acq_key_file[0] ? cfg->acq_key_file : NULL,
+        .server_cn = cfg->acq_server_cn[0] ? cfg->acq_server_cn : NULL,
+        .terminal_id = cfg->acq_terminal_id,
+        .merchant_id = cfg->acq_merchant_id,
+        .timeout_ms = (unsigned)cfg->acq_timeout_ms,
+        /* Not persisted: start from the clock (DE 7 differs anyway after a
+         * restart, and the counter then does not rewind to 1). */
+        .stan_start = (uint32_t)(time(NULL) % 900000) + 1,
+    };
+    why[0] = '\0';
+    int rc = acq_client_new(out, &acfg, why);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "acquirer: %s (%.180s)", gl_strerror(rc), why);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void webd_close(struct webd *w)
 {
     free(w->info_json);
     w->info_json = NULL;
+    if (w->online_ready) {
+        online_close(&w->online);
+        w->online_ready = 0;
+    }
+    if (w->gift_ready) {
+        gift_close(&w->gift);
+        w->gift_ready = 0;
+    }
+    if (w->shop_ready) {
+        shop_close(&w->shop);
+        w->shop_ready = 0;
+    }
     webd_db_deinit(w);
     if (w->reg_ready) {
         registry_deinit(&w->reg);

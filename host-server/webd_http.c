@@ -1,7 +1,8 @@
 /*
  * webd_http.c - the HTTP side of gl-webd: libmicrohttpd on one internal
  * polling thread, the routing table, request bodies, JSON in and out, and
- * the handlers of docs/customer-api.md.
+ * the handlers of sign-in, catalogue, info and basket (docs/customer-api.md;
+ * members, purchases, gifts, content and online use are webd_api.c's).
  *
  * Every answer is JSON (Content-Type: application/json) and every error is
  * {"error": CODE, "detail": TEXT} with a 4xx/5xx status; a refused request
@@ -29,25 +30,12 @@
 #include "gl_log.h"
 #include "notify.h"
 #include "webd.h"
+#include "webd_int.h"
 
 struct webd_http {
     struct webd *w; /* borrowed */
     struct MHD_Daemon *d;
 };
-
-enum wh_route {
-    WR_NONE,
-    WR_CODE,
-    WR_SESSION,
-    WR_CATALOGUE,
-    WR_INFO,
-    WR_VOUCHERS,
-    WR_VOUCHER,
-    WR_HISTORY,
-    WR_PURCHASES,
-};
-
-enum { WM_GET = 1, WM_POST = 2, WM_DELETE = 4 };
 
 /* The route templates, for logs and Allow headers. */
 static const struct {
@@ -63,19 +51,21 @@ static const struct {
     [WR_VOUCHERS] = {"/v1/vouchers", WM_GET, "GET"},
     [WR_VOUCHER] = {"/v1/vouchers/{number}", WM_GET, "GET"},
     [WR_HISTORY] = {"/v1/vouchers/{number}/history", WM_GET, "GET"},
-    [WR_PURCHASES] = {"/v1/purchases", WM_POST, "POST"},
+    [WR_PURCHASES] = {"/v1/purchases", WM_GET | WM_POST, "GET, POST"},
+    [WR_MEMBERS] = {"/v1/members", WM_POST, "POST"},
+    [WR_GIFT_PREVIEW] = {"/v1/gifts/preview", WM_POST, "POST"},
+    [WR_GIFTS] = {"/v1/gifts", WM_GET | WM_POST, "GET, POST"},
+    [WR_CLAIM] = {"/v1/claims/{token}", WM_GET, "GET"},
+    [WR_CLAIM_ACCEPT] = {"/v1/claims/{token}/accept", WM_POST, "POST"},
+    [WR_CLAIM_REFUSE] = {"/v1/claims/{token}/refuse", WM_POST, "POST"},
+    [WR_CONTENTS] = {"/v1/content", WM_GET, "GET"},
+    [WR_CONTENT] = {"/v1/content/{id}", WM_GET, "GET"},
+    [WR_ONLINE_AUTHORIZE] = {"/v1/online/authorize", WM_POST, "POST"},
+    [WR_ONLINE_CAPTURE] = {"/v1/online/capture", WM_POST, "POST"},
+    [WR_ONLINE_VOID] = {"/v1/online/void", WM_POST, "POST"},
 };
-
-/* One request (MHD's con_cls). */
-struct wh_req {
-    enum wh_route route;
-    unsigned method;
-    char number[VOUCHER_NUM_LEN + 1]; /* the {number} of the path */
-    int number_ok;                    /* 16 digits */
-    int too_big;
-    size_t len, cap;
-    char body[]; /* cap + 1 */
-};
+_Static_assert(sizeof wh_routes / sizeof wh_routes[0] == WR__COUNT,
+               "a template per route");
 
 /* ---- answers --------------------------------------------------------- */
 
@@ -83,9 +73,9 @@ static const char wh_oom[] =
     "{\"error\":\"internal\",\"detail\":\"internal error\"}";
 
 /* Queues status with body (owned by MHD afterwards when must_free). */
-static enum MHD_Result wh_send_raw(struct MHD_Connection *c, unsigned status,
-                                   char *body, size_t len, int must_free,
-                                   const char *hname, const char *hval)
+enum MHD_Result wh_send_raw(struct MHD_Connection *c, unsigned status,
+                            char *body, size_t len, int must_free,
+                            const char *hname, const char *hval)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -108,9 +98,8 @@ static enum MHD_Result wh_send_raw(struct MHD_Connection *c, unsigned status,
 }
 
 /* Queues doc (a reference is taken over: doc is released). */
-static enum MHD_Result wh_send_json(struct MHD_Connection *c, unsigned status,
-                                    json_t *doc, const char *hname,
-                                    const char *hval)
+enum MHD_Result wh_send_json(struct MHD_Connection *c, unsigned status,
+                             json_t *doc, const char *hname, const char *hval)
 {
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -121,24 +110,24 @@ static enum MHD_Result wh_send_json(struct MHD_Connection *c, unsigned status,
     return wh_send_raw(c, status, text, strlen(text), 1, hname, hval);
 }
 
-static enum MHD_Result wh_error_h(struct MHD_Connection *c, unsigned status,
-                                  const char *error, const char *detail,
-                                  const char *hname, const char *hval)
+enum MHD_Result wh_error_h(struct MHD_Connection *c, unsigned status,
+                           const char *error, const char *detail,
+                           const char *hname, const char *hval)
 {
     return wh_send_json(
         c, status, json_pack("{s:s, s:s}", "error", error, "detail", detail),
         hname, hval);
 }
 
-static enum MHD_Result wh_error(struct MHD_Connection *c, unsigned status,
-                                const char *error, const char *detail)
+enum MHD_Result wh_error(struct MHD_Connection *c, unsigned status,
+                         const char *error, const char *detail)
 {
     return wh_error_h(c, status, error, detail, NULL, NULL);
 }
 
 /* A failure of the host's side: busy -> 503, anything else -> 500.  The
  * detail never holds internals (they are in the log). */
-static enum MHD_Result wh_fail(struct MHD_Connection *c, int rc)
+enum MHD_Result wh_fail(struct MHD_Connection *c, int rc)
 {
     if (rc == GL_DB_BUSY) {
         return wh_error_h(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
@@ -158,7 +147,7 @@ static enum MHD_Result wh_unauthorized(struct MHD_Connection *c)
                       MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 }
 
-static enum MHD_Result wh_not_found(struct MHD_Connection *c)
+enum MHD_Result wh_not_found(struct MHD_Connection *c)
 {
     return wh_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
@@ -168,8 +157,8 @@ static enum MHD_Result wh_not_found(struct MHD_Connection *c)
 /* The request's body as a JSON object, with the members of fmt (a
  * json_unpack format; strict: unknown members are refused).  On failure
  * an answer was queued and *ret holds its result. */
-static json_t *wh_body(struct MHD_Connection *c, const struct wh_req *q,
-                       enum MHD_Result *ret)
+json_t *wh_body(struct MHD_Connection *c, const struct wh_req *q,
+                enum MHD_Result *ret)
 {
     json_error_t jerr;
     if (q->len == 0) {
@@ -194,8 +183,8 @@ static json_t *wh_body(struct MHD_Connection *c, const struct wh_req *q,
     return doc;
 }
 
-static enum MHD_Result wh_bad_members(struct MHD_Connection *c,
-                                      const json_error_t *jerr)
+enum MHD_Result wh_bad_members(struct MHD_Connection *c,
+                               const json_error_t *jerr)
 {
     char detail[200];
     snprintf(detail, sizeof detail, "%.180s", jerr->text);
@@ -223,8 +212,8 @@ static void wh_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 
 /* The member of the request's bearer token: GL_OK with phone, or an answer
  * was queued (*ret). */
-static int wh_auth(struct webd *w, struct MHD_Connection *c,
-                   char phone[REGISTRY_PHONE_MAX + 1], enum MHD_Result *ret)
+int wh_auth(struct webd *w, struct MHD_Connection *c,
+            char phone[REGISTRY_PHONE_MAX + 1], enum MHD_Result *ret)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
@@ -247,12 +236,6 @@ static int wh_auth(struct webd *w, struct MHD_Connection *c,
 
 /* ---- query strings ------------------------------------------------------ */
 
-struct wh_query {
-    const char *const *allowed; /* NULL-terminated */
-    const char *val[4];
-    const char *bad; /* the first unknown or repeated key */
-};
-
 static enum MHD_Result wh_query_cb(void *cls, enum MHD_ValueKind kind,
                                    const char *key, const char *value)
 {
@@ -274,8 +257,8 @@ static enum MHD_Result wh_query_cb(void *cls, enum MHD_ValueKind kind,
 
 /* Reads the query parameters; 0 when they are all known and unrepeated,
  * else an answer was queued (*ret). */
-static int wh_query(struct MHD_Connection *c, struct wh_query *qs,
-                    enum MHD_Result *ret)
+int wh_query(struct MHD_Connection *c, struct wh_query *qs,
+             enum MHD_Result *ret)
 {
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, wh_query_cb, qs);
     if (qs->bad != NULL) {
@@ -290,7 +273,7 @@ static int wh_query(struct MHD_Connection *c, struct wh_query *qs,
 
 /* ---- JSON of the registry ------------------------------------------------ */
 
-static void wh_time(char out[32], int64_t t)
+void wh_time(char out[32], int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -715,19 +698,79 @@ static enum MHD_Result wh_history(struct webd *w, struct MHD_Connection *c,
 
 /* ---- routing --------------------------------------------------------- */
 
+/* Copies a path segment of n characters into q->param when it is 1..
+ * WH_PARAM_MAX letters and digits ("" otherwise: answered as unknown). */
+static void wh_param(struct wh_req *q, const char *seg, size_t n)
+{
+    q->param[0] = '\0';
+    if (n == 0 || n > WH_PARAM_MAX) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = seg[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z'))) {
+            return;
+        }
+    }
+    memcpy(q->param, seg, n);
+    q->param[n] = '\0';
+}
+
 static enum wh_route wh_route_of(const char *url, struct wh_req *q)
 {
     static const struct {
         const char *path;
         enum wh_route route;
     } fixed[] = {
-        {"/v1/auth/code", WR_CODE},      {"/v1/auth/session", WR_SESSION},
-        {"/v1/catalogue", WR_CATALOGUE}, {"/v1/info", WR_INFO},
-        {"/v1/vouchers", WR_VOUCHERS},   {"/v1/purchases", WR_PURCHASES}};
+        {"/v1/auth/code", WR_CODE},
+        {"/v1/auth/session", WR_SESSION},
+        {"/v1/catalogue", WR_CATALOGUE},
+        {"/v1/info", WR_INFO},
+        {"/v1/vouchers", WR_VOUCHERS},
+        {"/v1/purchases", WR_PURCHASES},
+        {"/v1/members", WR_MEMBERS},
+        {"/v1/gifts/preview", WR_GIFT_PREVIEW},
+        {"/v1/gifts", WR_GIFTS},
+        {"/v1/content", WR_CONTENTS},
+        {"/v1/online/authorize", WR_ONLINE_AUTHORIZE},
+        {"/v1/online/capture", WR_ONLINE_CAPTURE},
+        {"/v1/online/void", WR_ONLINE_VOID},
+    };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (strcmp(url, fixed[i].path) == 0) {
             return fixed[i].route;
         }
+    }
+    static const char claims[] = "/v1/claims/";
+    static const char content[] = "/v1/content/";
+    if (strncmp(url, claims, sizeof claims - 1) == 0) {
+        const char *seg = url + sizeof claims - 1;
+        size_t n = strcspn(seg, "/");
+        enum wh_route r;
+        if (seg[n] == '\0') {
+            r = WR_CLAIM;
+        } else if (strcmp(seg + n, "/accept") == 0) {
+            r = WR_CLAIM_ACCEPT;
+        } else if (strcmp(seg + n, "/refuse") == 0) {
+            r = WR_CLAIM_REFUSE;
+        } else {
+            return WR_NONE;
+        }
+        if (n == 0) {
+            return WR_NONE;
+        }
+        wh_param(q, seg, n);
+        return r;
+    }
+    if (strncmp(url, content, sizeof content - 1) == 0) {
+        const char *seg = url + sizeof content - 1;
+        size_t n = strlen(seg);
+        if (n == 0 || strchr(seg, '/') != NULL) {
+            return WR_NONE;
+        }
+        wh_param(q, seg, n);
+        return WR_CONTENT;
     }
     static const char pre[] = "/v1/vouchers/";
     if (strncmp(url, pre, sizeof pre - 1) != 0) {
@@ -783,6 +826,12 @@ static int wh_json_type(struct MHD_Connection *c)
             t[sizeof want - 1] == ' ');
 }
 
+/* POSTs whose body is optional: empty, or an empty JSON object. */
+static int wh_no_body_post(enum wh_route r)
+{
+    return r == WR_MEMBERS || r == WR_CLAIM_ACCEPT || r == WR_CLAIM_REFUSE;
+}
+
 /* The whole request is in: answer it. */
 static enum MHD_Result wh_dispatch(struct webd *w, struct MHD_Connection *c,
                                    struct wh_req *q)
@@ -799,12 +848,27 @@ static enum MHD_Result wh_dispatch(struct webd *w, struct MHD_Connection *c,
         return wh_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
                         "this request takes no body");
     }
-    if (takes_body && q->route != WR_PURCHASES && !wh_json_type(c)) {
+    if (takes_body && (q->len > 0 || !wh_no_body_post(q->route)) &&
+        !wh_json_type(c)) {
         return wh_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                         "unsupported_media_type",
                         "send the body as Content-Type: application/json");
     }
-    if (q->route != WR_CATALOGUE) {
+    if (takes_body && q->len > 0 && wh_no_body_post(q->route)) {
+        json_t *doc = wh_body(c, q, &ret);
+        if (doc == NULL) {
+            return ret;
+        }
+        size_t n = json_object_size(doc);
+        json_decref(doc);
+        if (n != 0) {
+            return wh_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                            "this request takes no members (send {} or "
+                            "nothing)");
+        }
+    }
+    if (q->route != WR_CATALOGUE && q->route != WR_GIFTS &&
+        q->route != WR_CONTENTS) {
         static const char *const none[] = {NULL};
         struct wh_query qs = {.allowed = none};
         if (wh_query(c, &qs, &ret) != 0) {
@@ -821,19 +885,51 @@ static enum MHD_Result wh_dispatch(struct webd *w, struct MHD_Connection *c,
         return wh_catalogue(w, c);
     case WR_INFO:
         return wh_info(w, c);
-    case WR_PURCHASES:
-        return wh_error(c, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented",
-                        "purchases are not available through this API yet");
+    case WR_CLAIM:
+        return wa_claim(w, c, q);
+    case WR_CLAIM_REFUSE:
+        return wa_claim_refuse(w, c, q);
+    case WR_CONTENTS:
+        return wa_contents(w, c);
+    case WR_CONTENT:
+        return wa_content(w, c, q);
+    case WR_ONLINE_AUTHORIZE:
+    case WR_ONLINE_CAPTURE:
+    case WR_ONLINE_VOID:
+        return wa_online(w, c, q); /* a merchant's key, not a session */
     case WR_VOUCHERS:
     case WR_VOUCHER:
     case WR_HISTORY:
+    case WR_PURCHASES:
+    case WR_MEMBERS:
+    case WR_GIFT_PREVIEW:
+    case WR_GIFTS:
+    case WR_CLAIM_ACCEPT:
         if (wh_auth(w, c, phone, &ret) != GL_OK) {
             return ret;
         }
-        return q->route == WR_VOUCHERS  ? wh_vouchers(w, c, phone)
-               : q->route == WR_VOUCHER ? wh_voucher(w, c, q, phone)
-                                        : wh_history(w, c, q, phone);
+        switch (q->route) {
+        case WR_VOUCHERS:
+            return wh_vouchers(w, c, phone);
+        case WR_VOUCHER:
+            return wh_voucher(w, c, q, phone);
+        case WR_HISTORY:
+            return wh_history(w, c, q, phone);
+        case WR_PURCHASES:
+            return q->method == WM_POST ? wa_purchase(w, c, q, phone)
+                                        : wa_purchases(w, c, phone);
+        case WR_MEMBERS:
+            return wa_member_join(w, c, phone);
+        case WR_GIFT_PREVIEW:
+            return wa_gift(w, c, q, phone, 1);
+        case WR_GIFTS:
+            return q->method == WM_POST ? wa_gift(w, c, q, phone, 0)
+                                        : wa_gifts(w, c, phone);
+        default:
+            return wa_claim_accept(w, c, q, phone);
+        }
     case WR_NONE:
+    case WR__COUNT:
         break;
     }
     return wh_not_found(c);
@@ -902,6 +998,9 @@ static enum MHD_Result wh_access(void *cls, struct MHD_Connection *c,
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (q->job != NULL) { /* resumed by the card worker */
+        return wa_purchase_resumed(h->w, c, q);
+    }
     q->body[q->len] = '\0';
     return wh_dispatch(h->w, c, q);
 }
@@ -922,6 +1021,14 @@ static void wh_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
                         ? ""
                         : " (connection ended early)");
+    }
+    if (q != NULL) {
+        /* A body may have held a card number or a PIN. */
+        crypto_wipe(q->body, q->len);
+        if (q->job != NULL) {
+            crypto_wipe(q->job, sizeof *q->job);
+            free(q->job);
+        }
     }
     free(q);
     *con_cls = NULL;
@@ -1001,8 +1108,9 @@ int webd_http_start(struct webd *w, struct webd_http **out, char *err)
     /* One internal polling thread: the handlers and struct webd are used
      * by that thread only. */
     h->d = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        wh_access, h, MHD_OPTION_EXTERNAL_LOGGER, wh_mhd_log, h,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, wh_access, h, MHD_OPTION_EXTERNAL_LOGGER, wh_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)w->cfg->max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)w->cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED,

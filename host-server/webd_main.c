@@ -1,7 +1,7 @@
 /*
  * webd_main.c - gl-webd: the customer HTTP JSON API (docs/customer-api.md).
  *
- *   gl-webd --config FILE [--check-config]
+ *   gl-webd --config FILE [--check-config | --make-merchant-key MERCHANT]
  *
  * A separate process from gl-hostd on purpose: the internet-facing HTTP
  * server shares only the database file (SQLite, WAL) with the host, never
@@ -12,6 +12,11 @@
  * Without it the server runs until SIGTERM or SIGINT: the HTTP daemon stops
  * (requests in flight finish), the sender thread is joined, exit 0.  Exit
  * status 1: could not start; 2: usage.
+ *
+ * --make-merchant-key MERCHANT (an operator's command, run on the host)
+ * makes an API key for the registered merchant's web shop (online.h:
+ * online_key_add), prints it once on stdout and exits 0; only its id and
+ * a hash are stored.  Exit 1: no such merchant or a storage error.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +29,9 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: gl-webd --config FILE [--check-config]\n", f);
+    fputs("usage: gl-webd --config FILE [--check-config | "
+          "--make-merchant-key MERCHANT]\n",
+          f);
 }
 
 int main(int argc, char **argv)
@@ -33,7 +40,7 @@ int main(int argc, char **argv)
     static struct webd w;
     struct webd_http *http = NULL;
     struct webd_sender *sender = NULL;
-    const char *path = NULL;
+    const char *path = NULL, *mkey = NULL;
     char err[GL_CFG_ERR_MAX];
     int check = 0, rc, status = 1;
 
@@ -41,6 +48,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             path = argv[++i];
         } else if (strcmp(argv[i], "--check-config") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "--make-merchant-key") == 0 &&
+                   i + 1 < argc) {
+            mkey = argv[++i];
             check = 1;
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {
@@ -76,12 +87,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "gl-webd: %s\n", err[0] ? err : gl_strerror(rc));
         goto out;
     }
+    if (mkey != NULL) {
+        char key[ONLINE_KEY_LEN + 1];
+        rc = online_key_add(&w.online, mkey, key);
+        if (rc == GL_OK) {
+            printf("%s\n", key);
+            status = 0;
+        } else {
+            fprintf(stderr, "gl-webd: merchant %s: %s\n", mkey,
+                    rc == GL_ENOTFOUND ? "no such merchant" : gl_strerror(rc));
+        }
+        crypto_wipe(key, sizeof key);
+        goto out;
+    }
     if (check) {
         printf("config ok\n");
         status = 0;
         goto out;
     }
-    rc = webd_sender_start(&cfg, &sender, err);
+    rc = webd_card_start(&cfg, &w.card, err);
+    if (rc == GL_OK) {
+        rc = webd_sender_start(&cfg, &sender, err);
+    }
     if (rc == GL_OK) {
         rc = webd_http_start(&w, &http, err);
     }
@@ -94,7 +121,10 @@ int main(int argc, char **argv)
     GL_LOG_INFO("webd", "signal %d: stopping", sig);
     status = 0;
 out:
+    webd_card_stop(w.card); /* no connection left suspended */
     webd_http_stop(http);
+    webd_card_free(w.card);
+    w.card = NULL;
     webd_sender_stop(sender);
     webd_close(&w);
     if (!check) {

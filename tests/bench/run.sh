@@ -38,6 +38,11 @@ fi
 if [ -x "$build/bin/gl-hostd" ] && [ -x "$build/bin/gl-load" ]; then
   GL_BUILD=$PWD/$build bash tests/bench/hostd_bench.sh || status=1
 fi
+# The customers' API: purchases per second on the phone bill through
+# gl-webd (BENCH_CONNS clients, BENCH_SECONDS, default 8 and 20).
+if [ -x "$build/bin/gl-webd" ] && [ -x "$build/bin/glctl" ]; then
+  GL_BUILD=$PWD/$build bash tests/bench/webd_bench.sh || status=1
+fi
 # The terminal: a day of scanned redemptions against the real host
 # (TERM_BENCH_N, default 10,000), its heap, peak RSS and binary size.
 if [ -x "$build/bin/gl-term" ] && [ -x "$build/bin/gl-hostd" ] && [ -x "$build/bin/gl-emu" ]; then

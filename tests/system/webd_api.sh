@@ -344,7 +344,7 @@ is_json_error "a query on info" 400 invalid_request
 req GET /v1/info -H 'Content-Type: application/json' --data-binary '{}'
 is_json_error "a body on a GET" 400 invalid_request
 post /v1/purchases '{"product":"PART","face":10000,"count":1}' "${OAUTH[@]}"
-is_json_error "purchases" 501 not_implemented
+is_json_error "purchases without an Idempotency-Key" 400 idempotency_key_required
 eq "bad input changed nothing" "$before" "$(state)"
 
 # ---- rate limits ---------------------------------------------------------------
