@@ -13,9 +13,11 @@
 #include "crypto.h"
 
 #include "gl_err.h"
+#include "gift.h"
 #include "gl_log.h"
 #include "ledger.h"
 #include "registry.h"
+#include "shop.h"
 #include "store.h"
 
 const struct glctl_registry_cmd glctl_registry_cmds[] = {
@@ -57,6 +59,11 @@ const struct glctl_registry_cmd glctl_registry_cmds[] = {
     {"ledger", "check", "check the ledger; exit 1 with the report if unclean"},
     {"ledger", "overdrafts", "list offline-overdraft transfers"},
     {"ledger", "expire", "release holds past their timeout"},
+    {"billing", "statement",
+     "the carrier's phone-bill statement of a month as CSV: --month YYYY-MM"},
+    {"content", "add",
+     "add a gift add-on: --kind ring_tone|theme_card|background_music|"
+     "character --title T --mime TYPE --file PATH --dir CONTENT_DIR"},
 };
 const unsigned glctl_registry_ncmds =
     sizeof glctl_registry_cmds / sizeof glctl_registry_cmds[0];
@@ -1084,6 +1091,75 @@ static const struct glctl_registry_cmd *gr_find(const char *group,
     return NULL;
 }
 
+/* billing statement: the month's phone-bill charges per phone (shop.h). */
+static int gr_billing(struct gr_ctx *c)
+{
+    struct shop shop;
+    struct shop_config cfg = {0};
+    const char *month = gr_opt(&c->o, "month");
+    int rc;
+
+    if (month == NULL) {
+        fprintf(stderr, "glctl: billing statement needs --month YYYY-MM\n");
+        return 2;
+    }
+    rc = shop_open(&shop, &c->reg, NULL, &cfg);
+    if (rc != GL_OK) {
+        return gr_fail("billing", rc);
+    }
+    rc = shop_billing_statement(&shop, month, stdout);
+    shop_close(&shop);
+    if (rc == GL_EINVAL) {
+        fprintf(stderr, "glctl: --month: \"%s\" is not YYYY-MM\n", month);
+        return 2;
+    }
+    return rc == GL_OK ? 0 : gr_fail("billing statement", rc);
+}
+
+/* content add: an add-on file copied into the content directory that
+ * gl-webd serves ([gift] content_dir), registered in the catalogue. */
+static int gr_content(struct gr_ctx *c)
+{
+    static const char *const kinds[] = {"", "ring_tone", "theme_card",
+                                        "background_music", "character"};
+    struct gift g;
+    struct gift_config cfg = {0};
+    const char *kind = gr_opt(&c->o, "kind"), *title = gr_opt(&c->o, "title");
+    const char *mime = gr_opt(&c->o, "mime"), *file = gr_opt(&c->o, "file");
+    const char *dir = gr_opt(&c->o, "dir");
+    int64_t id = 0;
+    int k = 0, rc;
+
+    for (int i = 1; kind != NULL && i < 5; i++) {
+        if (strcmp(kind, kinds[i]) == 0) {
+            k = i;
+        }
+    }
+    if (k == 0 || title == NULL || mime == NULL || file == NULL ||
+        dir == NULL) {
+        fprintf(stderr, "glctl: content add needs --kind ring_tone|theme_card|"
+                        "background_music|character --title --mime --file "
+                        "--dir\n");
+        return 2;
+    }
+    cfg.content_dir = dir;
+    rc = gift_open(&g, &c->reg, &cfg);
+    if (rc != GL_OK) {
+        return gr_fail("content", rc);
+    }
+    rc = gift_content_add(&g, k, title, mime, file, &id);
+    gift_close(&g);
+    if (rc != GL_OK) {
+        return gr_fail("content add", rc);
+    }
+    if (c->o.json) {
+        printf("{\"id\":%" PRId64 "}\n", id);
+    } else {
+        printf("content %" PRId64 " %s %s\n", id, kinds[k], title);
+    }
+    return 0;
+}
+
 int glctl_registry_main(const char *group, int argc, char **argv)
 {
     struct gr_ctx c;
@@ -1140,6 +1216,10 @@ int glctl_registry_main(const char *group, int argc, char **argv)
         rc = gr_member(&c, cmd->command);
     } else if (strcmp(group, "voucher") == 0) {
         rc = gr_voucher(&c, cmd->command);
+    } else if (strcmp(group, "billing") == 0) {
+        rc = gr_billing(&c);
+    } else if (strcmp(group, "content") == 0) {
+        rc = gr_content(&c);
     } else {
         rc = gr_ledger(&c, cmd->command);
     }

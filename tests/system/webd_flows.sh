@@ -160,9 +160,14 @@ check "--check-config names the missing files" grep -q "ca_file" <<<"$out"
 # operator's tool for it is gift_content_add: here the row and file by hand).
 printf '\x89PNG\r\n\x1a\n-a-theme-card-' > "$T/card.png"
 SHA=$(sha256sum "$T/card.png" | cut -d' ' -f1)
-cp "$T/card.png" "$T/content/$SHA"
-sqlite3 "$GL_DB" "INSERT INTO gift_content (kind, title, mime, file, size, sha256, created) VALUES (2, '생일 카드', 'image/png', '$SHA', $(stat -c %s "$T/card.png"), '$SHA', strftime('%s','now'))"
-ADDON=$(sqlite3 "$GL_DB" "SELECT id FROM gift_content WHERE sha256='$SHA'")
+ADDON=$(G content add --kind theme_card --title '생일 카드' --mime image/png \
+          --file "$T/card.png" --dir "$T/content" --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "glctl content add: the file is in the content directory" \
+  cmp -s "$T/card.png" "$T/content/$SHA"
+G content add --kind theme_card --title x --mime audio/mpeg --file "$T/card.png" \
+  --dir "$T/content" >/dev/null 2>&1
+eq "glctl content add: a theme card must be an image (status)" 1 "$?"
 
 MKEY=$("$B/gl-webd" --config "$T/webd.ini" --make-merchant-key M1)
 check "--make-merchant-key prints a key" grep -qE '^glk_[0-9a-f]{16}_[0-9a-f]{64}$' <<<"$MKEY"
@@ -577,6 +582,15 @@ req DELETE /v1/gifts "${AUTH[@]}"
 is_json_error "gifts: wrong method" 405 method_not_allowed
 eq "bad input changed nothing" "$before" "$(state)"
 check "ledger check after bad input" ledger_ok
+
+# ---- the carrier's statement -----------------------------------------------------
+month=$(TZ=Asia/Seoul date +%Y-%m)
+stmt=$(G billing statement --month "$month")
+eq "billing statement: its header" "month,phone,purchases,vouchers,amount" "$(head -n 1 <<<"$stmt")"
+check "billing statement: the member's phone-bill purchases ($month)" \
+  grep -qE "^$month,$ME,[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*\$" <<<"$stmt"
+G billing statement --month 2026-13 >/dev/null 2>&1
+eq "billing statement: a bad month (status)" 2 "$?"
 
 # ---- the log ---------------------------------------------------------------------
 for v in $P1 $C1; do
