@@ -141,14 +141,17 @@ if command -v strace >/dev/null && hostd_start_slow_sync; then
   LOAD -c 10 -d 10 --vouchers "$T/vs" --mix redeem=90,refund=10 --amount 10 \
     --approvals "$T/aps" > "$T/rs2" 2>&1 &
   LPID=$!
-  # Kill once approvals flow (a busy machine makes the handshakes slow),
-  # half a sync into the stream: a round is then always between its COMMIT
-  # and its sync.
-  for _ in $(seq 1 300); do
-    [ "$(wc -l < "$T/aps" 2>/dev/null || echo 0)" -ge 2 ] && break
-    sleep 0.1
+  # Kill inside the window itself: when the database (a WAL reader sees a
+  # COMMIT at once) holds more transfers than approvals have arrived, a
+  # round is committed and waiting for its 300 ms sync.  (Fixed sleeps
+  # missed the window on a busy machine, where handshakes under strace are
+  # slow.)
+  for _ in $(seq 1 600); do
+    c=$(( $(ntransfers) - before ))
+    a=$(wc -l < "$T/aps" 2>/dev/null || echo 0)
+    [ "$a" -ge 1 ] && [ "$c" -gt "$a" ] && break
+    sleep 0.05
   done
-  sleep 0.15
   kill -9 "$HPID"; wait "$SPID" 2>/dev/null; HPID=
   wait "$LPID"
   touch "$T/aps"
