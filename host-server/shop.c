@@ -59,7 +59,24 @@ static const char sp_schema[] =
     "  rev_stan TEXT NOT NULL, rev_de7 TEXT NOT NULL,"
     "  state TEXT NOT NULL CHECK (state IN ('armed', 'due')),"
     "  attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
-    "  created INTEGER NOT NULL);";
+    "  created INTEGER NOT NULL);"
+    /* A refund within the standard terms' window: one per purchase.  month
+     * is the refund's (the statement's credit), charge_month the month of
+     * the phone-bill charge it undoes ("" for a card). */
+    "CREATE TABLE IF NOT EXISTS shop_refund ("
+    "  purchase_id INTEGER PRIMARY KEY REFERENCES shop_purchase(id),"
+    "  phone TEXT NOT NULL, method TEXT NOT NULL, amount INTEGER NOT NULL,"
+    "  month TEXT NOT NULL, charge_month TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS shop_refund_month"
+    "  ON shop_refund(month, phone);"
+    /* An approved card purchase's authorization, kept while a refund may
+     * still reverse it (the refund window and a day), then purged. */
+    "CREATE TABLE IF NOT EXISTS shop_card_keep ("
+    "  purchase_id INTEGER PRIMARY KEY REFERENCES shop_purchase(id),"
+    "  pan TEXT NOT NULL, expiry TEXT NOT NULL, amount INTEGER NOT NULL,"
+    "  orig_stan TEXT NOT NULL, orig_de7 TEXT NOT NULL,"
+    "  keep_until INTEGER NOT NULL);";
 
 #define SP_PURCHASE_COLS                                                       \
     "id, idem_key, phone, product, face, count, method, card, amount,"         \
@@ -88,15 +105,22 @@ static const char *const sp_sql[SHOP_Q__COUNT] = {
     [SHOP_Q_BILL_ENSURE] = "INSERT OR IGNORE INTO shop_billing_account"
                            " (phone, monthly_limit, created)"
                            " VALUES (?1, NULL, ?2)",
-    [SHOP_Q_BILL_SUM] = "SELECT COALESCE(SUM(amount), 0)"
-                        " FROM shop_billing_charge"
-                        " WHERE phone = ?1 AND month = ?2",
+    /* The month's charges less the refunds of charges of that month. */
+    [SHOP_Q_BILL_SUM] =
+        "SELECT (SELECT COALESCE(SUM(amount), 0) FROM shop_billing_charge"
+        "  WHERE phone = ?1 AND month = ?2)"
+        " - (SELECT COALESCE(SUM(amount), 0) FROM shop_refund"
+        "  WHERE phone = ?1 AND charge_month = ?2"
+        "  AND method = 'phone_bill')",
     [SHOP_Q_BILL_CHARGE] =
         "INSERT INTO shop_billing_charge (phone, month, purchase_id,"
         " vouchers, amount, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [SHOP_Q_BILL_STATEMENT] =
-        "SELECT phone, COUNT(*), SUM(vouchers), SUM(amount)"
-        " FROM shop_billing_charge WHERE month = ?1"
+        "SELECT phone, SUM(n), SUM(v), SUM(a), SUM(rn), SUM(ra) FROM ("
+        " SELECT phone, 1 AS n, vouchers AS v, amount AS a, 0 AS rn,"
+        "  0 AS ra FROM shop_billing_charge WHERE month = ?1"
+        " UNION ALL SELECT phone, 0, 0, 0, 1, amount FROM shop_refund"
+        "  WHERE month = ?1 AND method = 'phone_bill')"
         " GROUP BY phone ORDER BY phone",
     [SHOP_Q_REV_INSERT] =
         "INSERT INTO shop_reversal (purchase_id, pan, expiry, amount,"
@@ -114,8 +138,35 @@ static const char *const sp_sql[SHOP_Q__COUNT] = {
                            " attempts = attempts + 1, last_error = ?2"
                            " WHERE purchase_id = ?1",
     [SHOP_Q_REV_DELETE] = "DELETE FROM shop_reversal WHERE purchase_id = ?1",
-    [SHOP_Q_LIST] = "SELECT " SP_PURCHASE_COLS " FROM shop_purchase"
+    [SHOP_Q_LIST] = "SELECT " SP_PURCHASE_COLS ", (SELECT r.created"
+                    " FROM shop_refund r"
+                    " WHERE r.purchase_id = shop_purchase.id)"
+                    " FROM shop_purchase"
                     " WHERE phone = ?1 ORDER BY id DESC LIMIT ?2",
+    [SHOP_Q_REFUND_GET] = "SELECT created FROM shop_refund"
+                          " WHERE purchase_id = ?1",
+    [SHOP_Q_REFUND_INSERT] =
+        "INSERT INTO shop_refund (purchase_id, phone, method, amount, month,"
+        " charge_month, created) VALUES (?1, ?2, ?3, ?4, ?5,"
+        " COALESCE((SELECT month FROM shop_billing_charge"
+        " WHERE purchase_id = ?1), ''), ?6)",
+    [SHOP_Q_KEEP_INSERT] =
+        "INSERT INTO shop_card_keep (purchase_id, pan, expiry, amount,"
+        " orig_stan, orig_de7, keep_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " ?7)",
+    /* The refund of a card purchase: the kept authorization becomes a due
+     * reversal whose own identity the sender chooses (rev_stan ''). */
+    [SHOP_Q_KEEP_TO_REVERSAL] =
+        "INSERT INTO shop_reversal (purchase_id, pan, expiry, amount,"
+        " orig_stan, orig_de7, rev_stan, rev_de7, state, attempts,"
+        " last_error, created) SELECT purchase_id, pan, expiry, amount,"
+        " orig_stan, orig_de7, '', '', 'due', 0, '', ?2 FROM shop_card_keep"
+        " WHERE purchase_id = ?1",
+    [SHOP_Q_KEEP_DELETE] = "DELETE FROM shop_card_keep WHERE purchase_id = ?1",
+    [SHOP_Q_KEEP_PURGE] = "DELETE FROM shop_card_keep WHERE keep_until < ?1",
+    [SHOP_Q_REV_SET_IDENT] = "UPDATE shop_reversal SET rev_stan = ?2,"
+                             " rev_de7 = ?3 WHERE purchase_id = ?1"
+                             " AND rev_stan = ''",
 };
 
 /* A stored purchase row. */
@@ -164,8 +215,10 @@ const char *shop_outcome_name(enum shop_outcome o)
 
 const char *shop_refund_name(int verdict)
 {
-    static const char *const names[] = {"ok", "not_done", "too_late", "used"};
-    return verdict >= 0 && verdict <= SHOP_REFUND_USED ? names[verdict] : "";
+    static const char *const names[] = {"ok", "not_done", "too_late", "used",
+                                        "no_card_data"};
+    return verdict >= 0 && verdict <= SHOP_REFUND_NO_CARD_DATA ? names[verdict]
+                                                               : "";
 }
 
 const char *shop_method_name(enum shop_method m)
@@ -958,6 +1011,17 @@ static int sp_card(struct shop *s, const struct shop_request *req,
             rc = sp_issue(s, pid, req, p, LEDGER_CH_CARD, ar.approval, ar.rc,
                           ledger_now(s->lg), res);
             if (rc == GL_OK) {
+                /* The authorization stays for a refund (the standard terms'
+                 * window and a day), no longer. */
+                rc = sp_exec(
+                    s, SHOP_Q_KEEP_INSERT,
+                    STORE_ARGS(STORE_I(pid), STORE_T(rv.pan),
+                               STORE_T(rv.expiry), STORE_I(amount),
+                               STORE_T(rv.orig.stan), STORE_T(rv.orig.de7),
+                               STORE_I(now + (SHOP_REFUND_DAYS + 1) * SP_DAY)),
+                    NULL);
+            }
+            if (rc == GL_OK) {
                 rc = sp_exec(s, SHOP_Q_REV_DELETE, STORE_ARGS(STORE_I(pid)),
                              NULL);
                 if (rc != GL_OK) {
@@ -1202,16 +1266,22 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv)
     if (!sp_month_ok(month)) {
         return GL_EINVAL;
     }
-    if (fprintf(csv, "month,phone,purchases,vouchers,amount\n") < 0) {
+    if (fprintf(csv, "month,phone,purchases,vouchers,amount,refunds,"
+                     "refunded,net\n") < 0) {
         return GL_EIO;
     }
     st = sp_stmt(s, SHOP_Q_BILL_STATEMENT, STORE_ARGS(STORE_T(month)));
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (fprintf(csv, "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 "\n", month,
-                    (const char *)sqlite3_column_text(st, 0),
+        int64_t amount = sqlite3_column_int64(st, 3);
+        int64_t refunded = sqlite3_column_int64(st, 5);
+        if (fprintf(csv,
+                    "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                    ",%" PRId64 ",%" PRId64 "\n",
+                    month, (const char *)sqlite3_column_text(st, 0),
                     (int64_t)sqlite3_column_int64(st, 1),
-                    (int64_t)sqlite3_column_int64(st, 2),
-                    (int64_t)sqlite3_column_int64(st, 3)) < 0) {
+                    (int64_t)sqlite3_column_int64(st, 2), amount,
+                    (int64_t)sqlite3_column_int64(st, 4), refunded,
+                    amount - refunded) < 0) {
             rc = GL_EIO;
             break;
         }
@@ -1235,6 +1305,12 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
     int nsent = 0, nleft = 0, rc = GL_OK;
     struct acq_reversal rv;
 
+    /* Kept authorizations past the refund window go, acquirer or not. */
+    rc = sp_exec(s, SHOP_Q_KEEP_PURGE, STORE_ARGS(STORE_I(ledger_now(s->lg))),
+                 NULL);
+    if (rc != GL_OK) {
+        return rc;
+    }
     if (s->acq == NULL) {
         return GL_ENOTSUP;
     }
@@ -1274,6 +1350,18 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
                         pid);
             rc = sp_record(s, pid, SHOP_Q_REV_DUE, -1, "payment_timeout", "",
                            "");
+            if (rc != GL_OK) {
+                break;
+            }
+        }
+        if (rv.rev.stan[0] == '\0') {
+            /* A refund's reversal: its identity is chosen here, by the
+             * client that sends it, and stored before the first 0400. */
+            acq_ident_next(s->acq, &rv.rev);
+            rc = sp_exec(s, SHOP_Q_REV_SET_IDENT,
+                         STORE_ARGS(STORE_I(pid), STORE_T(rv.rev.stan),
+                                    STORE_T(rv.rev.de7)),
+                         NULL);
             if (rc != GL_OK) {
                 break;
             }
@@ -1330,6 +1418,7 @@ int shop_list(struct shop *s, const char *phone, int limit, shop_list_cb cb,
                 sqlite3_column_text(st, 10));
         sp_copy(p.acq_rc, sizeof p.acq_rc, sqlite3_column_text(st, 11));
         p.created = sqlite3_column_int64(st, 12);
+        p.refunded = sqlite3_column_int64(st, 13);
         rc = cb(ctx, &p);
         if (rc != 0) {
             break;
@@ -1341,6 +1430,39 @@ int shop_list(struct shop *s, const char *phone, int limit, shop_list_cb cb,
 
 /* ---- standard terms
  * ------------------------------------------------------------ */
+
+/* The refund verdict of a stored purchase; res gets its vouchers. */
+static int sp_refund_verdict(struct shop *s, const struct sp_row *r,
+                             struct shop_result *res, int *verdict)
+{
+    int rc;
+    *verdict = SHOP_REFUND_NOT_DONE;
+    if (strcmp(r->state, "done") != 0) {
+        return GL_OK;
+    }
+    if (ledger_now(s->lg) - r->created > (int64_t)SHOP_REFUND_DAYS * SP_DAY) {
+        *verdict = SHOP_REFUND_TOO_LATE;
+        return GL_OK;
+    }
+    rc = sp_replay(s, r, res);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    *verdict = SHOP_REFUND_OK;
+    for (int i = 0; i < res->nvouchers; i++) {
+        struct registry_voucher v;
+        rc = registry_voucher_get(s->reg, res->vouchers[i], &v);
+        if (rc != GL_OK) {
+            return rc;
+        }
+        if (v.status != REGISTRY_V_ACTIVE || v.balance != r->face ||
+            v.available != r->face || strcmp(v.member_phone, r->phone) != 0) {
+            *verdict = SHOP_REFUND_USED;
+        }
+        crypto_wipe(&v, sizeof v);
+    }
+    return GL_OK;
+}
 
 int shop_refund_check(struct shop *s, const char *key, int *verdict)
 {
@@ -1356,31 +1478,169 @@ int shop_refund_check(struct shop *s, const char *key, int *verdict)
     if (rc != GL_OK) {
         return rc;
     }
-    if (strcmp(r.state, "done") != 0) {
-        return GL_OK;
-    }
-    if (ledger_now(s->lg) - r.created > (int64_t)SHOP_REFUND_DAYS * SP_DAY) {
-        *verdict = SHOP_REFUND_TOO_LATE;
-        return GL_OK;
-    }
     memset(&res, 0, sizeof res);
-    rc = sp_replay(s, &r, &res);
+    rc = sp_refund_verdict(s, &r, &res, verdict);
+    crypto_wipe(&res, sizeof res);
+    return rc;
+}
+
+/* Inside the refund's transaction: voucher i's value back to the clearing
+ * account it came from, and the voucher cancelled. */
+static int sp_refund_voucher(struct shop *s, const struct sp_row *r, int i,
+                             const char *number, struct shop_refund_result *out)
+{
+    char xid[LEDGER_ID_CAP + 1], rid[LEDGER_ID_CAP + 1];
+    struct ledger_transfer_row t;
+    struct ledger_result lr;
+    int rc;
+
+    snprintf(xid, sizeof xid, "shop:%" PRId64 ":%d", r->id, i);
+    snprintf(rid, sizeof rid, "shop-refund:%" PRId64 ":%d", r->id, i);
+    rc = ledger_transfer_get(s->lg, xid, &t);
+    if (rc == GL_OK) {
+        struct ledger_transfer lt = {
+            .id = rid,
+            .debit = t.credit, /* the voucher */
+            .credit = t.debit, /* the channel's clearing account */
+            .amount = t.amount,
+            .kind = LEDGER_TK_REFUND,
+        };
+        rc = ledger_transfer_apply(s->lg, &lt, &lr);
+    }
+    if (rc == GL_OK) {
+        rc = registry_voucher_set_status(s->reg, number,
+                                         REGISTRY_V_CANCELLED);
+    }
     if (rc != GL_OK) {
+        snprintf(out->err, sizeof out->err, "voucher %d: %s (%.160s)", i,
+                 gl_strerror(rc), store_errmsg(s->st));
+    }
+    return rc;
+}
+
+int shop_refund(struct shop *s, int64_t id, const char *phone,
+                struct shop_refund_result *out)
+{
+    struct sp_row r;
+    struct shop_result res;
+    char month[8], text[NOTIFY_TEXT_MAX], key[48], total[32], mp[GL_MASK_MAX];
+    int64_t now, when = 0;
+    int rc, card;
+
+    memset(out, 0, sizeof *out);
+    memset(&res, 0, sizeof res);
+    out->purchase_id = id;
+    if (phone == NULL || notify_phone_check(phone) != GL_OK) {
+        snprintf(out->err, sizeof out->err, "phone");
+        return GL_EINVAL;
+    }
+    rc = ledger_batch_begin(s->lg);
+    if (rc != GL_OK) {
+        snprintf(out->err, sizeof out->err, "begin: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
+        return rc;
+    }
+    now = ledger_now(s->lg);
+    rc = sp_load(s, NULL, id, &r);
+    if (rc == GL_OK && strcmp(r.phone, phone) != 0) {
+        rc = GL_ENOTFOUND; /* someone else's: as if there were none */
+    }
+    if (rc != GL_OK) {
+        if (rc != GL_ENOTFOUND) {
+            snprintf(out->err, sizeof out->err, "purchase: %s (%.160s)",
+                     gl_strerror(rc), s->errmsg);
+        }
+        goto rollback;
+    }
+    snprintf(out->method, sizeof out->method, "%s", r.method);
+    card = strcmp(r.method, "card") == 0;
+    rc = sp_get_int(s, SHOP_Q_REFUND_GET, STORE_ARGS(STORE_I(id)), &when);
+    if (rc == GL_OK) {
+        /* Refunded before: its answer again. */
+        out->verdict = SHOP_REFUND_OK;
+        out->replay = 1;
+        out->amount = r.amount;
+        out->refunded = when;
+        rc = sp_replay(s, &r, &res);
+        goto answer;
+    }
+    if (rc != GL_ENOTFOUND) {
+        goto storage;
+    }
+    rc = sp_refund_verdict(s, &r, &res, &out->verdict);
+    if (rc != GL_OK) {
+        goto storage;
+    }
+    if (out->verdict != SHOP_REFUND_OK) {
+        goto answer;
+    }
+    for (int i = 0; i < res.nvouchers && rc == GL_OK; i++) {
+        rc = sp_refund_voucher(s, &r, i, res.vouchers[i], out);
+    }
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    sp_month(month, now);
+    rc = sp_exec(s, SHOP_Q_REFUND_INSERT,
+                 STORE_ARGS(STORE_I(id), STORE_T(r.phone), STORE_T(r.method),
+                            STORE_I(r.amount), STORE_T(month), STORE_I(now)),
+                 NULL);
+    if (rc == GL_OK && card) {
+        int64_t moved = 0;
+        rc = sp_exec(s, SHOP_Q_KEEP_TO_REVERSAL,
+                     STORE_ARGS(STORE_I(id), STORE_I(now)), &moved);
+        if (rc == GL_OK && moved != 1) {
+            out->verdict = SHOP_REFUND_NO_CARD_DATA;
+            goto answer;
+        }
+        if (rc == GL_OK) {
+            rc = sp_exec(s, SHOP_Q_KEEP_DELETE, STORE_ARGS(STORE_I(id)), NULL);
+        }
+    }
+    if (rc != GL_OK) {
+        goto storage;
+    }
+    sp_krw(total, r.amount);
+    snprintf(text, sizeof text,
+             "[giftlink] 구매 취소: 상품권 %d장, %s원 환불 (%s). "
+             "취소된 상품권은 사용할 수 없습니다.",
+             r.count, total, card ? "카드 승인 취소" : "휴대폰 요금에서 차감");
+    snprintf(key, sizeof key, "shop-refund:%" PRId64, id);
+    rc = notify_enqueue_at(sp_db(s), key, r.phone, text, now);
+    if (rc != GL_OK) {
+        snprintf(out->err, sizeof out->err, "SMS outbox: %s (%.160s)",
+                 gl_strerror(rc), sqlite3_errmsg(sp_db(s)));
+        goto rollback;
+    }
+    rc = ledger_batch_commit(s->lg);
+    if (rc != GL_OK) {
+        snprintf(out->err, sizeof out->err, "commit: %s (%.160s)",
+                 gl_strerror(rc), store_errmsg(s->st));
         goto out;
     }
-    *verdict = SHOP_REFUND_OK;
-    for (int i = 0; i < res.nvouchers; i++) {
-        struct registry_voucher v;
-        rc = registry_voucher_get(s->reg, res.vouchers[i], &v);
-        if (rc != GL_OK) {
-            goto out;
-        }
-        if (v.status != REGISTRY_V_ACTIVE || v.balance != r.face ||
-            v.available != r.face || strcmp(v.member_phone, r.phone) != 0) {
-            *verdict = SHOP_REFUND_USED;
-        }
-        crypto_wipe(&v, sizeof v);
+    out->amount = r.amount;
+    out->refunded = now;
+    out->nvouchers = res.nvouchers;
+    memcpy(out->vouchers, res.vouchers, sizeof out->vouchers);
+    GL_LOG_INFO("shop",
+                "purchase %" PRId64 " phone=%s refunded: %d voucher(s), "
+                "%" PRId64 " KRW to the %s",
+                id, gl_mask_phone(mp, r.phone), res.nvouchers, r.amount,
+                r.method);
+    goto out;
+answer:
+    /* A verdict other than ok, or a replay: nothing written. */
+    if (rc == GL_OK && out->replay) {
+        out->nvouchers = res.nvouchers;
+        memcpy(out->vouchers, res.vouchers, sizeof out->vouchers);
     }
+    ledger_batch_rollback(s->lg);
+    goto out;
+storage:
+    snprintf(out->err, sizeof out->err, "refund: %s (%.160s)", gl_strerror(rc),
+             s->errmsg);
+rollback:
+    ledger_batch_rollback(s->lg);
 out:
     crypto_wipe(&res, sizeof res);
     return rc;

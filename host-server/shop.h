@@ -126,6 +126,13 @@ enum {
     SHOP_Q_REV_ATTEMPT,
     SHOP_Q_REV_DELETE,
     SHOP_Q_LIST,
+    SHOP_Q_REFUND_GET,
+    SHOP_Q_REFUND_INSERT,
+    SHOP_Q_KEEP_INSERT,
+    SHOP_Q_KEEP_TO_REVERSAL,
+    SHOP_Q_KEEP_DELETE,
+    SHOP_Q_KEEP_PURGE,
+    SHOP_Q_REV_SET_IDENT,
     SHOP_Q__COUNT
 };
 
@@ -207,6 +214,7 @@ struct shop_purchase_info {
     char payment_ref[SHOP_REF_MAX + 1];
     char acq_rc[3];
     int64_t created;
+    int64_t refunded; /* when it was refunded in full; 0: not */
 };
 /* Called per purchase; p is valid for the call only; a non-zero return
  * stops the listing and is returned.  Must not call back into the shop. */
@@ -227,12 +235,44 @@ enum shop_refund_verdict {
     SHOP_REFUND_TOO_LATE, /* "too_late" */
     SHOP_REFUND_USED,     /* "used": a voucher was used, gifted away,
                              frozen or cancelled */
+    SHOP_REFUND_NO_CARD_DATA, /* "no_card_data": a card purchase whose
+                                 authorization is no longer kept (made
+                                 before refunds kept it): the call centre
+                                 refunds it by hand */
 };
 /*
  * Checks (changes nothing) whether the purchase of key may be refunded in
  * full now.  *verdict gets the answer.  GL_OK, GL_ENOTFOUND, GL_DB*.
  */
 int shop_refund_check(struct shop *s, const char *key, int *verdict);
+
+struct shop_refund_result {
+    int verdict;      /* enum shop_refund_verdict */
+    int replay;       /* 1: refunded before; nothing done now */
+    int64_t purchase_id;
+    int64_t amount;   /* refunded (ok) */
+    char method[16];  /* "phone_bill", "card" */
+    int64_t refunded; /* when (ok) */
+    int nvouchers;    /* cancelled (ok) */
+    char vouchers[SHOP_COUNT_MAX][VOUCHER_NUM_LEN + 1];
+    char err[SHOP_ERR_MAX];
+};
+/*
+ * The full refund of purchase id, asked for by phone (its buyer), in ONE
+ * transaction: each voucher's value goes back to the payment's clearing
+ * account (transfer "shop-refund:<id>:<i>", kind refund) and the voucher
+ * is cancelled; a phone-bill purchase gets a credit on the statement of
+ * the refund's month (and its charge stops counting against the month it
+ * was charged in); a card purchase's kept authorization becomes a due
+ * reversal (0400/0401 by shop_flush_reversals: the acquirer's approval
+ * cancellation, docs/acquirer-link.md); the SMS; the refund row.
+ * Any verdict but ok changes nothing.  A repeated call of a refunded
+ * purchase answers ok with replay = 1.  out is filled on every path.
+ * Returns GL_OK (any verdict), GL_EINVAL (phone), GL_ENOTFOUND (no such
+ * purchase of this phone), GL_DB* (out->err).
+ */
+int shop_refund(struct shop *s, int64_t id, const char *phone,
+                struct shop_refund_result *out);
 
 const char *shop_outcome_name(enum shop_outcome o);
 const char *shop_refund_name(int verdict);

@@ -16,7 +16,11 @@
  * shop_flush_reversals, an abandoned authorization (crash) reversed by
  * the flush; a local transaction that fails after an approval (storage
  * faults injected at every table the purchase writes) is reversed and
- * leaves nothing; bad input; the refund terms.
+ * leaves nothing; bad input; the refund terms; refunds: a phone-bill
+ * refund cancels the vouchers, moves their value back and credits the
+ * statement and the month's limit, with its SMS, once; a card refund turns
+ * the kept authorization into a reversal the flush sends; refusals and a
+ * storage fault change nothing; kept card data is purged after the window.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -425,10 +429,11 @@ GL_TEST(the_statement_lists_the_months_charges_per_phone)
     n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = '\0';
     fclose(f);
-    GL_CHECK_STR("month,phone,purchases,vouchers,amount\n"
-                 "2023-11,01012345678,1,3,30000\n"
-                 "2023-11,01098765432,2,6,300000\n"
-                 "2023-11,0162223333,2,2,20000\n",
+    GL_CHECK_STR("month,phone,purchases,vouchers,amount,refunds,refunded,"
+                 "net\n"
+                 "2023-11,01012345678,1,3,30000,0,0,30000\n"
+                 "2023-11,01098765432,2,6,300000,0,0,300000\n"
+                 "2023-11,0162223333,2,2,20000,0,0,20000\n",
                  buf);
     /* A new month (KST) starts afresh and has its own statement. */
     struct shop_request r = bill_req("k-dec-1", PHONE_B, 30000, 1);
@@ -443,8 +448,9 @@ GL_TEST(the_statement_lists_the_months_charges_per_phone)
     n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = '\0';
     fclose(f);
-    GL_CHECK_STR("month,phone,purchases,vouchers,amount\n"
-                 "2023-12,01098765432,1,1,30000\n",
+    GL_CHECK_STR("month,phone,purchases,vouchers,amount,refunds,refunded,"
+                 "net\n"
+                 "2023-12,01098765432,1,1,30000,0,0,30000\n",
                  buf);
     GL_CHECK_INT(GL_EINVAL, shop_billing_statement(&shop, "2023-13", stdout));
     GL_CHECK_INT(GL_EINVAL, shop_billing_statement(&shop, "23-12", stdout));
@@ -473,6 +479,12 @@ GL_TEST(card_approved_charges_the_amount_and_issues)
     GL_CHECK_INT(-100000, clearing(LEDGER_CH_CARD));
     /* No card data left behind; the row keeps it masked. */
     GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_reversal"));
+    /* The authorization is kept for a refund, for the window and a day. */
+    snprintf(q, sizeof q,
+             "SELECT keep_until - %" PRId64 " FROM shop_card_keep WHERE "
+             "purchase_id = %" PRId64,
+             fake_now, res.purchase_id);
+    GL_CHECK_INT(8 * 86400, sql_int(q));
     snprintf(q, sizeof q,
              "SELECT card || ',' || payment_ref FROM shop_purchase WHERE "
              "id = %" PRId64,
@@ -853,6 +865,261 @@ GL_TEST(refund_terms_seven_days_untouched)
     check_ledger_clean();
 }
 
+static int64_t transfers_total(void)
+{
+    return sql_int("SELECT COUNT(*) FROM transfer");
+}
+
+static int refunded_seen;
+static int64_t refunded_id;
+static int list_cb(void *ctx, const struct shop_purchase_info *p)
+{
+    (void)ctx;
+    if (p->id == refunded_id) {
+        refunded_seen = p->refunded != 0;
+    }
+    return 0;
+}
+
+GL_TEST(a_phone_bill_refund_cancels_the_vouchers_and_credits_the_bill)
+{
+    struct shop_request r = bill_req("k-ref-bill", PHONE_A, 10000, 2);
+    struct shop_result res;
+    struct shop_refund_result rf;
+    struct registry_voucher v;
+    int64_t left0 = 0, left1 = 0, left2 = 0, clr0, xfers;
+    char q[256], text[1024], buf[1024];
+
+    GL_CHECK_INT(GL_OK,
+                 shop_billing_remaining(&shop, PHONE_A, NULL, NULL, &left0));
+    clr0 = clearing(LEDGER_CH_PHONE_BILL);
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop, &r, &res));
+    GL_CHECK_STR("done", shop_outcome_name(res.outcome));
+    GL_CHECK_INT(GL_OK,
+                 shop_billing_remaining(&shop, PHONE_A, NULL, NULL, &left1));
+    GL_CHECK_INT(left0 - 20000, left1);
+
+    /* Someone else's purchase is not found; a bad phone is bad input. */
+    GL_CHECK_INT(GL_ENOTFOUND,
+                 shop_refund(&shop, res.purchase_id, PHONE_B, &rf));
+    GL_CHECK_INT(GL_EINVAL, shop_refund(&shop, res.purchase_id, "12", &rf));
+    GL_CHECK_INT(GL_ENOTFOUND, shop_refund(&shop, 999999, PHONE_A, &rf));
+
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("ok", shop_refund_name(rf.verdict));
+    GL_CHECK_INT(0, rf.replay);
+    GL_CHECK_INT(20000, rf.amount);
+    GL_CHECK_STR("phone_bill", rf.method);
+    GL_CHECK_INT(2, rf.nvouchers);
+    for (int i = 0; i < 2; i++) {
+        GL_CHECK_STR(res.vouchers[i], rf.vouchers[i]);
+        GL_CHECK_INT(GL_OK, registry_voucher_get(&reg, res.vouchers[i], &v));
+        GL_CHECK_INT(REGISTRY_V_CANCELLED, v.status);
+        GL_CHECK_INT(0, v.balance);
+    }
+    GL_CHECK_INT(clr0, clearing(LEDGER_CH_PHONE_BILL));
+    /* The month's limit is free again; the statement shows the credit. */
+    GL_CHECK_INT(GL_OK,
+                 shop_billing_remaining(&shop, PHONE_A, NULL, NULL, &left2));
+    GL_CHECK_INT(left0, left2);
+    FILE *f = tmpfile();
+    GL_CHECK_INT(GL_OK, shop_billing_statement(&shop, "2023-11", f));
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    GL_CHECK(strstr(buf, "\n2023-11,01012345678,") != NULL);
+    GL_CHECK(strstr(buf, ",1,20000,") != NULL);
+    printf("%s", buf);
+    /* The SMS, in the same transaction. */
+    snprintf(q, sizeof q,
+             "SELECT phone || '|' || text FROM outbox WHERE "
+             "idem_key = 'shop-refund:%" PRId64 "'",
+             res.purchase_id);
+    sql_text(q, text, sizeof text);
+    GL_CHECK(strncmp(text, PHONE_A "|", strlen(PHONE_A "|")) == 0);
+    GL_CHECK(strstr(text, "구매 취소") != NULL);
+    GL_CHECK(strstr(text, "20,000원 환불") != NULL);
+    check_ledger_clean();
+
+    /* Again: the same answer, nothing moved. */
+    xfers = transfers_total();
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("ok", shop_refund_name(rf.verdict));
+    GL_CHECK_INT(1, rf.replay);
+    GL_CHECK_INT(20000, rf.amount);
+    GL_CHECK_INT(2, rf.nvouchers);
+    GL_CHECK_INT(xfers, transfers_total());
+    GL_CHECK_INT(clr0, clearing(LEDGER_CH_PHONE_BILL));
+    /* The history says so. */
+    refunded_id = res.purchase_id;
+    refunded_seen = 0;
+    GL_CHECK_INT(GL_OK, shop_list(&shop, PHONE_A, 0, list_cb, NULL));
+    GL_CHECK_INT(1, refunded_seen);
+}
+
+GL_TEST(a_refund_refused_or_failing_changes_nothing)
+{
+    struct shop_request r = bill_req("k-ref-fail", PHONE_A, 10000, 1);
+    struct shop_result res;
+    struct shop_refund_result rf;
+    struct registry_voucher v;
+    int64_t clr0, xfers, sms;
+
+    /* The purchase with a used voucher (refund_terms_seven_days_untouched)
+     * is refused: used. */
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop, &r, &res));
+    GL_CHECK_STR("done", shop_outcome_name(res.outcome));
+    clr0 = clearing(LEDGER_CH_PHONE_BILL);
+    xfers = transfers_total();
+    sms = sql_int("SELECT COUNT(*) FROM outbox");
+    /* A storage fault at the refund row: the transaction is undone. */
+    GL_CHECK_INT(0, sqlite3_exec((sqlite3 *)st.db,
+                                 "CREATE TEMP TRIGGER no_refund BEFORE INSERT "
+                                 "ON shop_refund BEGIN SELECT RAISE(ABORT, "
+                                 "'injected'); END",
+                                 NULL, NULL, NULL));
+    GL_CHECK_INT(GL_DB, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    printf("  %s\n", rf.err);
+    GL_CHECK(strstr(rf.err, "injected") != NULL);
+    GL_CHECK_INT(0, sqlite3_exec((sqlite3 *)st.db, "DROP TRIGGER no_refund",
+                                 NULL, NULL, NULL));
+    GL_CHECK_INT(GL_OK, registry_voucher_get(&reg, res.vouchers[0], &v));
+    GL_CHECK_INT(REGISTRY_V_ACTIVE, v.status);
+    GL_CHECK_INT(10000, v.balance);
+    GL_CHECK_INT(clr0, clearing(LEDGER_CH_PHONE_BILL));
+    GL_CHECK_INT(xfers, transfers_total());
+    GL_CHECK_INT(sms, sql_int("SELECT COUNT(*) FROM outbox"));
+    /* Too late: nothing either. */
+    int64_t saved = fake_now;
+    fake_now += 7 * 86400 + 1;
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("too_late", shop_refund_name(rf.verdict));
+    fake_now = saved;
+    /* A used voucher: nothing. */
+    struct registry_merchant m;
+    struct ledger_result lr;
+    GL_CHECK_INT(GL_OK, registry_merchant_get(&reg, "M1", &m));
+    struct ledger_transfer t = {.id = "redeem-test-2",
+                                .debit = v.account,
+                                .credit = m.account,
+                                .amount = 500,
+                                .kind = LEDGER_TK_REDEEM};
+    GL_CHECK_INT(GL_OK, ledger_transfer_apply(&lg, &t, &lr));
+    xfers = transfers_total();
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("used", shop_refund_name(rf.verdict));
+    GL_CHECK_INT(xfers, transfers_total());
+    GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_refund WHERE "
+                            "purchase_id NOT IN (SELECT id FROM shop_purchase "
+                            "WHERE idem_key = 'k-ref-bill')"));
+    /* A purchase that issued nothing. */
+    int64_t lim = sql_int("SELECT id FROM shop_purchase WHERE state = "
+                          "'limit' ORDER BY id LIMIT 1");
+    char phone[32], q[128];
+    snprintf(q, sizeof q, "SELECT phone FROM shop_purchase WHERE id = %" PRId64,
+             lim);
+    sql_text(q, phone, sizeof phone);
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, lim, phone, &rf));
+    GL_CHECK_STR("not_done", shop_refund_name(rf.verdict));
+    check_ledger_clean();
+}
+
+GL_TEST(a_card_refund_reverses_the_kept_authorization)
+{
+    struct shop_request r = card_req("k-ref-card", pan_ok, 10000, 1);
+    struct shop_result res;
+    struct shop_refund_result rf;
+    struct acq_emu_record rec;
+    struct acq_emu_stats es;
+    int64_t clr0;
+    int sent = -1, left = -1;
+    char q[256];
+
+    emu_cmd("reset");
+    clr0 = clearing(LEDGER_CH_CARD);
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop, &r, &res));
+    GL_CHECK_STR("done", shop_outcome_name(res.outcome));
+    GL_CHECK_INT(10000, acq_emu_charged(emu, pan_ok));
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("ok", shop_refund_name(rf.verdict));
+    GL_CHECK_STR("card", rf.method);
+    GL_CHECK_INT(clr0, clearing(LEDGER_CH_CARD));
+    /* The kept authorization became a due reversal without an identity
+     * yet: the sender chooses it. */
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM shop_card_keep WHERE purchase_id = %" PRId64,
+             res.purchase_id);
+    GL_CHECK_INT(0, sql_int(q));
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM shop_reversal WHERE purchase_id = %" PRId64
+             " AND state = 'due' AND rev_stan = ''",
+             res.purchase_id);
+    GL_CHECK_INT(1, sql_int(q));
+    /* Not on the phone bill's statement. */
+    GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_refund WHERE "
+                            "method = 'card' AND charge_month != ''"));
+    /* The acquirer does not answer the first time, then does. */
+    emu_cmd("silent 1");
+    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, &sent, &left));
+    GL_CHECK_INT(0, sent);
+    GL_CHECK_INT(1, left);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM shop_reversal WHERE purchase_id = %" PRId64
+             " AND length(rev_stan) = 6 AND attempts = 1",
+             res.purchase_id);
+    GL_CHECK_INT(1, sql_int(q));
+    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, &sent, &left));
+    GL_CHECK_INT(1, sent);
+    GL_CHECK_INT(0, left);
+    GL_CHECK_INT(0, acq_emu_charged(emu, pan_ok));
+    acq_emu_stats(emu, &es);
+    GL_CHECK_INT(1, es.reversals_applied);
+    GL_CHECK_INT(GL_OK, acq_emu_record(emu, 1, &rec));
+    GL_CHECK_STR("0400", rec.mti);
+    GL_CHECK_INT(GL_OK, acq_emu_record(emu, 2, &rec));
+    GL_CHECK_STR("0401", rec.mti);
+    GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_reversal"));
+    check_ledger_clean();
+}
+
+GL_TEST(kept_card_data_goes_after_the_window)
+{
+    struct shop_request r = card_req("k-ref-card2", pan_ok, 10000, 1);
+    struct shop_result res;
+    struct shop_refund_result rf;
+    struct registry_voucher v;
+    int64_t saved = fake_now;
+    char q[160];
+
+    emu_cmd("reset");
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop, &r, &res));
+    GL_CHECK_STR("done", shop_outcome_name(res.outcome));
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM shop_card_keep WHERE purchase_id = %" PRId64,
+             res.purchase_id);
+    GL_CHECK_INT(1, sql_int(q));
+    fake_now += 7 * 86400;
+    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, NULL, NULL));
+    GL_CHECK_INT(1, sql_int(q)); /* still refundable */
+    fake_now += 86400 + 1;
+    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, NULL, NULL));
+    GL_CHECK_INT(0, sql_int(q));
+    GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_card_keep WHERE "
+                            "keep_until < (SELECT MAX(created) FROM "
+                            "shop_purchase)"));
+    fake_now = saved;
+    /* Had it gone inside the window (a purchase from before the data was
+     * kept), the refund is refused and nothing changes. */
+    GL_CHECK_INT(GL_OK, shop_refund(&shop, res.purchase_id, PHONE_A, &rf));
+    GL_CHECK_STR("no_card_data", shop_refund_name(rf.verdict));
+    GL_CHECK_INT(GL_OK, registry_voucher_get(&reg, res.vouchers[0], &v));
+    GL_CHECK_INT(REGISTRY_V_ACTIVE, v.status);
+    GL_CHECK_INT(10000, v.balance);
+    GL_CHECK_INT(10000, acq_emu_charged(emu, pan_ok));
+    check_ledger_clean();
+}
+
 GL_TEST(teardown)
 {
     shop_close(&shop);
@@ -885,6 +1152,10 @@ int main(void)
     GL_RUN(a_closed_acquirer_is_unavailable_and_the_key_stays_free);
     GL_RUN(bad_input_is_refused_with_a_clear_reason);
     GL_RUN(refund_terms_seven_days_untouched);
+    GL_RUN(a_phone_bill_refund_cancels_the_vouchers_and_credits_the_bill);
+    GL_RUN(a_refund_refused_or_failing_changes_nothing);
+    GL_RUN(a_card_refund_reverses_the_kept_authorization);
+    GL_RUN(kept_card_data_goes_after_the_window);
     GL_RUN(teardown);
     return GL_TEST_END();
 }
