@@ -17,11 +17,14 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "gl_err.h"
 #include "gl_log.h"
+#include "notify.h"
 #include "store.h"
 
 #define OL_DAY 86400
@@ -61,7 +64,25 @@ static const char ol_schema[] =
     "  account INTEGER PRIMARY KEY," /* the voucher's ledger account */
     "  days INTEGER NOT NULL,"
     "  old_expires INTEGER NOT NULL, new_expires INTEGER NOT NULL,"
-    "  created INTEGER NOT NULL);";
+    "  created INTEGER NOT NULL);"
+    /* A cash-out paid to a bank account: the operators' transfer file
+     * (glctl payout export) reads the due ones. */
+    "CREATE TABLE IF NOT EXISTS online_payout ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account INTEGER NOT NULL," /* the voucher's ledger account */
+    "  voucher_masked TEXT NOT NULL, phone TEXT NOT NULL,"
+    "  bank TEXT NOT NULL, bank_account TEXT NOT NULL,"
+    "  amount INTEGER NOT NULL, xfer_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('due', 'exported')),"
+    "  created INTEGER NOT NULL, exported INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS online_payout_account"
+    "  ON online_payout(account);"
+    "CREATE INDEX IF NOT EXISTS online_payout_due"
+    "  ON online_payout(state, id);"
+    /* One expiry notice per voucher and expiry date. */
+    "CREATE TABLE IF NOT EXISTS online_notice ("
+    "  account INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL, PRIMARY KEY (account, expires));";
 
 #define OL_AUTH_COLS                                                           \
     "auth_id, merchant, voucher_masked, account, state, requested, held,"      \
@@ -95,6 +116,18 @@ static const char *const ol_sql[ONLINE_Q__COUNT] = {
     [ONLINE_Q_EXT_INSERT] =
         "INSERT INTO online_extension (account, days, old_expires,"
         " new_expires, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ONLINE_Q_PAYOUT_LAST] =
+        "SELECT id, amount, bank, bank_account, created FROM online_payout"
+        " WHERE account = ?1 ORDER BY id DESC LIMIT 1",
+    [ONLINE_Q_PAYOUT_INSERT] =
+        "INSERT INTO online_payout (account, voucher_masked, phone, bank,"
+        " bank_account, amount, xfer_id, state, created) VALUES (?1, ?2, ?3,"
+        " ?4, ?5, ?6, '', 'due', ?7)",
+    [ONLINE_Q_PAYOUT_SET_XFER] = "UPDATE online_payout SET xfer_id = ?2"
+                                 " WHERE id = ?1",
+    [ONLINE_Q_NOTICE_INSERT] = "INSERT OR IGNORE INTO online_notice"
+                               " (account, expires, created)"
+                               " VALUES (?1, ?2, ?3)",
 };
 
 /* One request in flight (pointers borrowed). */
@@ -308,6 +341,12 @@ int online_open(struct online *o, struct registry *reg,
     if (rc != GL_OK) {
         snprintf(o->errmsg, sizeof o->errmsg, "online tables: %s",
                  store_errmsg(o->st));
+        goto out;
+    }
+    rc = notify_outbox_init(ol_db(o));
+    if (rc != GL_OK) {
+        snprintf(o->errmsg, sizeof o->errmsg, "outbox: %s",
+                 sqlite3_errmsg(ol_db(o)));
         goto out;
     }
     for (int i = 0; i < ONLINE_Q__COUNT; i++) {
@@ -1144,6 +1183,33 @@ int online_expiring(struct online *o, int64_t now, int days,
     return registry_voucher_list(o->reg, NULL, ol_expiring_cb, &e);
 }
 
+/* "YYYY-MM-DD" of t in Korea Standard Time. */
+static void ol_date(char out[16], int64_t t)
+{
+    time_t tt = (time_t)(t + 9 * 3600);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon % 12) + 1u, (unsigned)tm.tm_mday % 32u);
+}
+
+/* "12,345" */
+static void ol_krw(char out[32], int64_t v)
+{
+    char d[24];
+    int n = snprintf(d, sizeof d, "%" PRId64, v < 0 ? -v : v), o = 0;
+    if (v < 0) {
+        out[o++] = '-';
+    }
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = d[i];
+    }
+    out[o] = '\0';
+}
+
 int online_extend(struct online *o, const char *voucher, int days,
                   struct online_extension *out)
 {
@@ -1199,6 +1265,17 @@ int online_extend(struct online *o, const char *voucher, int days,
                                     STORE_I(out->new_expires), STORE_I(now)),
                          NULL);
         }
+        if (rc == GL_OK && v.member_phone[0] != '\0') {
+            char text[NOTIFY_TEXT_MAX], key[48], date[16];
+            ol_date(date, out->new_expires);
+            snprintf(text, sizeof text,
+                     "[giftlink] 상품권 %s 유효기간이 %s까지 %d일 "
+                     "연장되었습니다.",
+                     gl_mask_pan(masked, v.number, strlen(v.number)), date,
+                     days);
+            snprintf(key, sizeof key, "extend:%" PRId64, v.account);
+            rc = notify_enqueue_at(ol_db(o), key, v.member_phone, text, now);
+        }
     }
 out:
     if (rc == GL_OK && out->verdict == ONLINE_EXTEND_OK) {
@@ -1214,5 +1291,227 @@ out:
         memset(out, 0, sizeof *out);
     }
     crypto_wipe(&v, sizeof v);
+    return rc;
+}
+
+/* ---- cash-out payout ------------------------------------------------------ */
+
+/* The latest payout of the voucher's account into out; GL_ENOTFOUND. */
+static int ol_payout_last(struct online *o, int64_t account,
+                          struct online_payout *out)
+{
+    char acct[ONLINE_ACCOUNT_MAX + 1];
+    sqlite3_stmt *st =
+        ol_stmt(o, ONLINE_Q_PAYOUT_LAST, STORE_ARGS(STORE_I(account)));
+    int src = sqlite3_step(st), rc = GL_OK;
+    if (src == SQLITE_ROW) {
+        out->payout_id = sqlite3_column_int64(st, 0);
+        out->amount = sqlite3_column_int64(st, 1);
+        ol_copy(out->bank, sizeof out->bank, sqlite3_column_text(st, 2));
+        ol_copy(acct, sizeof acct, sqlite3_column_text(st, 3));
+        out->created = sqlite3_column_int64(st, 4);
+        gl_mask_pan(out->account_masked, acct, strlen(acct));
+        crypto_wipe(acct, sizeof acct);
+    } else if (src == SQLITE_DONE) {
+        rc = GL_ENOTFOUND;
+    } else {
+        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int online_cashout(struct online *o, const char *voucher, const char *phone,
+                   const char *bank, const char *account,
+                   struct online_payout *out)
+{
+    struct registry_voucher v;
+    struct ledger_result lr;
+    char masked[GL_MASK_MAX], xid[LEDGER_ID_CAP + 1], text[NOTIFY_TEXT_MAX];
+    char key[48], amount[32], mp[GL_MASK_MAX];
+    int64_t now, cash = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memset(&v, 0, sizeof v);
+    if (!ol_digits(voucher, VOUCHER_NUM_LEN, VOUCHER_NUM_LEN) ||
+        !ol_digits(bank, ONLINE_BANK_LEN, ONLINE_BANK_LEN) ||
+        !ol_digits(account, ONLINE_ACCOUNT_MIN, ONLINE_ACCOUNT_MAX) ||
+        phone == NULL || notify_phone_check(phone) != GL_OK) {
+        return GL_EINVAL;
+    }
+    rc = ledger_batch_begin(o->lg);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    now = ledger_now(o->lg);
+    rc = registry_voucher_get(o->reg, voucher, &v);
+    if (rc == GL_OK && strcmp(v.member_phone, phone) != 0) {
+        rc = GL_ENOTFOUND; /* someone else's: as if there were none */
+    }
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    rc = online_cashout_allowed(o, voucher, &out->check);
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    if (out->check.verdict == ONLINE_CASHOUT_NOTHING_LEFT) {
+        /* Paid out before and nothing since: that payout again. */
+        rc = ol_payout_last(o, v.account, out);
+        if (rc == GL_OK && out->created > 0) {
+            out->replay = 1;
+            out->check.verdict = ONLINE_CASHOUT_OK;
+        } else if (rc == GL_ENOTFOUND) {
+            memset(out->bank, 0, sizeof out->bank);
+            out->payout_id = out->amount = out->created = 0;
+            rc = GL_OK;
+        }
+        goto rollback;
+    }
+    if (out->check.verdict != ONLINE_CASHOUT_OK) {
+        goto rollback;
+    }
+    rc = ledger_account_ensure(o->lg, LEDGER_ACC_CASHOUT, "", 0, &cash);
+    if (rc == GL_OK) {
+        rc = ol_exec(o, ONLINE_Q_PAYOUT_INSERT,
+                     STORE_ARGS(STORE_I(v.account),
+                                STORE_T(gl_mask_pan(masked, v.number,
+                                                    strlen(v.number))),
+                                STORE_T(phone), STORE_T(bank),
+                                STORE_T(account),
+                                STORE_I(out->check.payout), STORE_I(now)),
+                     NULL);
+    }
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    out->payout_id = sqlite3_last_insert_rowid(ol_db(o));
+    snprintf(xid, sizeof xid, "payout:%" PRId64, out->payout_id);
+    struct ledger_transfer t = {.id = xid,
+                                .debit = v.account,
+                                .credit = cash,
+                                .amount = out->check.payout,
+                                .kind = LEDGER_TK_CASHOUT};
+    rc = ledger_transfer_apply(o->lg, &t, &lr);
+    if (rc == GL_OK) {
+        rc = ol_exec(o, ONLINE_Q_PAYOUT_SET_XFER,
+                     STORE_ARGS(STORE_I(out->payout_id), STORE_T(xid)), NULL);
+    }
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    out->amount = out->check.payout;
+    out->created = now;
+    snprintf(out->bank, sizeof out->bank, "%s", bank);
+    gl_mask_pan(out->account_masked, account, strlen(account));
+    ol_krw(amount, out->amount);
+    snprintf(text, sizeof text,
+             "[giftlink] 상품권 %s 잔액 %s원 환급 신청 완료: %s 은행 계좌 %s로 "
+             "입금됩니다.",
+             masked, amount, bank, out->account_masked);
+    snprintf(key, sizeof key, "payout:%" PRId64, out->payout_id);
+    rc = notify_enqueue_at(ol_db(o), key, phone, text, now);
+    if (rc != GL_OK) {
+        goto rollback;
+    }
+    rc = ledger_batch_commit(o->lg);
+    if (rc == GL_OK) {
+        GL_LOG_INFO("online",
+                    "voucher %s cashed out: %" PRId64 " KRW to bank %s "
+                    "account %s for %s (payout %" PRId64 ")",
+                    masked, out->amount, bank, out->account_masked,
+                    gl_mask_phone(mp, phone), out->payout_id);
+    } else {
+        memset(out, 0, sizeof *out);
+    }
+    crypto_wipe(&v, sizeof v);
+    return rc;
+rollback:
+    ledger_batch_rollback(o->lg); /* a verdict, a replay or a failure */
+    if (rc != GL_OK) {
+        memset(out, 0, sizeof *out);
+    }
+    crypto_wipe(&v, sizeof v);
+    return rc;
+}
+
+/* ---- expiry notices -------------------------------------------------------- */
+
+struct ol_notice {
+    int64_t account, expires, balance;
+    char phone[REGISTRY_PHONE_MAX + 1];
+    char masked[GL_MASK_MAX];
+};
+
+struct ol_notices {
+    struct ol_notice *v;
+    size_t n, cap;
+};
+
+static int ol_notice_cb(void *ctx, const struct registry_voucher *v)
+{
+    struct ol_notices *l = ctx;
+    if (v->member_phone[0] == '\0') {
+        return 0; /* a bearer voucher: nobody to tell */
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ol_notice *nv = realloc(l->v, cap * sizeof *nv);
+        if (nv == NULL) {
+            return GL_ENOMEM;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    struct ol_notice *e = &l->v[l->n++];
+    e->account = v->account;
+    e->expires = v->expires;
+    e->balance = v->balance;
+    snprintf(e->phone, sizeof e->phone, "%s", v->member_phone);
+    gl_mask_pan(e->masked, v->number, strlen(v->number));
+    return 0;
+}
+
+int online_notify_expiring(struct online *o, int64_t now, int days,
+                           int *queued)
+{
+    struct ol_notices l = {0};
+    int n = 0;
+    int rc = online_expiring(o, now, days, ol_notice_cb, &l);
+    for (size_t i = 0; rc == GL_OK && i < l.n; i++) {
+        const struct ol_notice *e = &l.v[i];
+        char text[NOTIFY_TEXT_MAX], key[64], date[16], amount[32];
+        int64_t added = 0;
+        rc = ledger_batch_begin(o->lg);
+        if (rc != GL_OK) {
+            break;
+        }
+        rc = ol_exec(o, ONLINE_Q_NOTICE_INSERT,
+                     STORE_ARGS(STORE_I(e->account), STORE_I(e->expires),
+                                STORE_I(now)),
+                     &added);
+        if (rc == GL_OK && added == 1) {
+            ol_date(date, e->expires);
+            ol_krw(amount, e->balance);
+            snprintf(text, sizeof text,
+                     "[giftlink] 상품권 %s (잔액 %s원)의 유효기간이 %s에 "
+                     "끝납니다. 앱에서 사용하거나 기간을 연장하세요.",
+                     e->masked, amount, date);
+            snprintf(key, sizeof key, "expiry:%" PRId64 ":%" PRId64,
+                     e->account, e->expires);
+            rc = notify_enqueue_at(ol_db(o), key, e->phone, text, now);
+        }
+        if (rc == GL_OK) {
+            rc = ledger_batch_commit(o->lg);
+            n += rc == GL_OK && added == 1;
+        } else {
+            ledger_batch_rollback(o->lg);
+        }
+    }
+    free(l.v);
+    if (queued != NULL) {
+        *queued = n;
+    }
     return rc;
 }

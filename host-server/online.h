@@ -150,6 +150,10 @@ enum {
     ONLINE_Q_AUTH_SET,
     ONLINE_Q_EXT_GET,
     ONLINE_Q_EXT_INSERT,
+    ONLINE_Q_PAYOUT_LAST,
+    ONLINE_Q_PAYOUT_INSERT,
+    ONLINE_Q_PAYOUT_SET_XFER,
+    ONLINE_Q_NOTICE_INSERT,
     ONLINE_Q__COUNT
 };
 
@@ -266,6 +270,46 @@ struct online_cashout {
 int online_cashout_allowed(struct online *o, const char *voucher,
                            struct online_cashout *out);
 
+/* The payout of a cash-out to the customer's bank account. */
+#define ONLINE_BANK_LEN 3         /* Korean bank code: 3 digits */
+#define ONLINE_ACCOUNT_MIN 10     /* account number digits */
+#define ONLINE_ACCOUNT_MAX 16
+struct online_payout {
+    struct online_cashout check; /* the rule's figures, as checked */
+    int replay;                  /* 1: paid out before, nothing done now */
+    int64_t payout_id;           /* ok: the payout row */
+    int64_t amount;              /* ok: paid out */
+    int64_t created;
+    char bank[ONLINE_BANK_LEN + 1];
+    char account_masked[GL_MASK_MAX]; /* all but the last 4 digits hidden */
+};
+/*
+ * The cash-out itself (the standard terms; online_cashout_allowed's rule):
+ * for the voucher's owner phone, in ONE transaction, the available value
+ * moves to the cash-out account (transfer "payout:<id>", kind cashout), a
+ * payout row (bank, account number, amount, state "due") is written for
+ * the operators' bank transfer file (glctl payout export), and the SMS is
+ * queued.  A voucher paid out before with nothing left since answers the
+ * same payout again with replay = 1.  Any verdict but ok changes nothing.
+ * out (caller's) is filled on GL_OK.  Returns GL_OK (any verdict),
+ * GL_EINVAL (number, bank code, account number, phone), GL_ENOTFOUND (no
+ * such voucher of this phone), GL_DB*.
+ */
+int online_cashout(struct online *o, const char *voucher, const char *phone,
+                   const char *bank, const char *account,
+                   struct online_payout *out);
+
+/*
+ * The expiry notices: for every voucher online_expiring finds within days
+ * of now that has an owner phone, one SMS per voucher and expiry date
+ * (table online_notice: an extension's new date gets its own notice, a
+ * second run adds nothing), each in the same transaction as its row.
+ * *queued (may be NULL) gets how many were queued now.  GL_OK, GL_EINVAL,
+ * GL_ENOMEM, GL_DB*.
+ */
+int online_notify_expiring(struct online *o, int64_t now, int days,
+                           int *queued);
+
 /* Called per voucher listed; v is valid for the call only; a non-zero
  * return stops the listing and is returned.  The callback must not write
  * to the store (the listing's cursor is open). */
@@ -296,8 +340,9 @@ struct online_extension {
     int64_t old_expires, new_expires; /* ok and already_extended */
 };
 
-/* Extends the voucher's validity by days (see above).  out (caller's) is
- * filled on GL_OK.  GL_OK (any verdict), GL_EINVAL (days, number),
+/* Extends the voucher's validity by days (see above); an owned voucher's
+ * owner gets an SMS with the new date, in the same transaction.  out
+ * (caller's) is filled on GL_OK.  GL_OK (any verdict), GL_EINVAL (days, number),
  * GL_ENOTFOUND, GL_DB*. */
 int online_extend(struct online *o, const char *voucher, int days,
                   struct online_extension *out);

@@ -819,6 +819,170 @@ GL_TEST(expiring_list_and_extension)
     }
 }
 
+/* ---- cash-out payouts and expiry notices ---------------------------------- */
+
+#define OWNER "01033334444"
+
+static int64_t sql_int(const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(st.db, sql, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        v = sqlite3_column_int64(q, 0);
+    } else {
+        printf("  sql '%s': %s\n", sql, sqlite3_errmsg(st.db));
+    }
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void sql_text(const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *q = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(st.db, sql, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+}
+
+static void issue_to(const char *product, int64_t face, const char *phone,
+                     char out[VOUCHER_NUM_LEN + 1])
+{
+    struct registry_issue req = {.product = product,
+                                 .face = face,
+                                 .channel = LEDGER_CH_CARD,
+                                 .member = phone};
+    struct registry_voucher v;
+    GL_CHECK_INT(GL_OK, registry_voucher_issue(&reg, &req, &v));
+    snprintf(out, VOUCHER_NUM_LEN + 1, "%s", v.number);
+}
+
+GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
+{
+    char a[VOUCHER_NUM_LEN + 1], b[VOUCHER_NUM_LEN + 1], q[256], text[512];
+    struct online_payout p, again;
+    int64_t cash = 0, xfers, payouts;
+
+    issue_to("DEPT", 10000, OWNER, a);
+    spend(a, 8000);
+    /* Bad input and someone else's voucher change nothing. */
+    GL_CHECK_INT(GL_EINVAL,
+                 online_cashout(&on, a, OWNER, "04", "1234567890", &p));
+    GL_CHECK_INT(GL_EINVAL, online_cashout(&on, a, OWNER, "004", "12345", &p));
+    GL_CHECK_INT(GL_EINVAL,
+                 online_cashout(&on, a, OWNER, "004", "12345x7890", &p));
+    GL_CHECK_INT(GL_EINVAL,
+                 online_cashout(&on, a, "123", "004", "1234567890", &p));
+    GL_CHECK_INT(GL_ENOTFOUND,
+                 online_cashout(&on, a, "01099990000", "004", "1234567890",
+                                &p));
+    GL_CHECK_INT(2000, voucher(a).balance);
+
+    xfers = sql_int("SELECT COUNT(*) FROM transfer");
+    GL_CHECK_INT(GL_OK,
+                 online_cashout(&on, a, OWNER, "004", "12345678901234", &p));
+    GL_CHECK_STR("ok", online_cashout_name(p.check.verdict));
+    GL_CHECK_INT(0, p.replay);
+    GL_CHECK_INT(2000, p.amount);
+    GL_CHECK(p.payout_id > 0);
+    GL_CHECK_STR("004", p.bank);
+    GL_CHECK(strstr(p.account_masked, "12345678901234") == NULL);
+    GL_CHECK(strstr(p.account_masked, "1234") != NULL);
+    GL_CHECK_INT(0, voucher(a).balance);
+    GL_CHECK_INT(xfers + 1, sql_int("SELECT COUNT(*) FROM transfer"));
+    GL_CHECK_INT(GL_OK,
+                 ledger_account_find(&lg, LEDGER_ACC_CASHOUT, "", &cash));
+    GL_CHECK(balance_of(cash) >= 2000);
+    snprintf(q, sizeof q,
+             "SELECT bank || ',' || bank_account || ',' || amount || ',' || "
+             "state || ',' || xfer_id FROM online_payout WHERE id = %" PRId64,
+             p.payout_id);
+    sql_text(q, text, sizeof text);
+    char want[128];
+    snprintf(want, sizeof want, "004,12345678901234,2000,due,payout:%" PRId64,
+             p.payout_id);
+    GL_CHECK_STR(want, text);
+    snprintf(q, sizeof q,
+             "SELECT phone || '|' || text FROM outbox WHERE idem_key = "
+             "'payout:%" PRId64 "'",
+             p.payout_id);
+    sql_text(q, text, sizeof text);
+    GL_CHECK(strncmp(text, OWNER "|", strlen(OWNER "|")) == 0);
+    GL_CHECK(strstr(text, "2,000원 환급") != NULL);
+    GL_CHECK(strstr(text, a) == NULL); /* the number masked */
+    check_ledger_clean();
+
+    /* The same request again: the same payout, nothing moved. */
+    payouts = sql_int("SELECT COUNT(*) FROM online_payout");
+    GL_CHECK_INT(GL_OK,
+                 online_cashout(&on, a, OWNER, "004", "12345678901234", &again));
+    GL_CHECK_STR("ok", online_cashout_name(again.check.verdict));
+    GL_CHECK_INT(1, again.replay);
+    GL_CHECK_INT(p.payout_id, again.payout_id);
+    GL_CHECK_INT(2000, again.amount);
+    GL_CHECK_INT(payouts, sql_int("SELECT COUNT(*) FROM online_payout"));
+    GL_CHECK_INT(xfers + 1, sql_int("SELECT COUNT(*) FROM transfer"));
+
+    /* Too little used: refused, nothing written. */
+    issue_to("DEPT", 50000, OWNER, b);
+    spend(b, 10000);
+    GL_CHECK_INT(GL_OK,
+                 online_cashout(&on, b, OWNER, "088", "1234567890", &p));
+    GL_CHECK_STR("too_little_used", online_cashout_name(p.check.verdict));
+    GL_CHECK_INT(0, p.payout_id);
+    GL_CHECK_INT(40000, voucher(b).balance);
+    GL_CHECK_INT(payouts, sql_int("SELECT COUNT(*) FROM online_payout"));
+    check_ledger_clean();
+}
+
+GL_TEST(expiry_notices_once_per_voucher_and_date)
+{
+    char a[VOUCHER_NUM_LEN + 1], bearer[VOUCHER_NUM_LEN + 1], q[256];
+    char text[512];
+    struct online_extension x;
+    int queued = -1;
+    struct registry_voucher v;
+
+    issue_to("SHORT", 10000, OWNER, a);
+    issue("SHORT", 10000, NULL, bearer); /* nobody to tell */
+    v = voucher(a);
+    GL_CHECK_INT(GL_OK, online_notify_expiring(&on, fake_now, 30, &queued));
+    GL_CHECK_INT(1, queued);
+    snprintf(q, sizeof q,
+             "SELECT phone || '|' || text FROM outbox WHERE idem_key = "
+             "'expiry:%" PRId64 ":%" PRId64 "'",
+             v.account, v.expires);
+    sql_text(q, text, sizeof text);
+    GL_CHECK(strncmp(text, OWNER "|", strlen(OWNER "|")) == 0);
+    GL_CHECK(strstr(text, "유효기간이") != NULL);
+    GL_CHECK(strstr(text, "잔액 10,000원") != NULL);
+    GL_CHECK(strstr(text, a) == NULL);
+    printf("  %s\n", text);
+    /* A second run adds nothing. */
+    GL_CHECK_INT(GL_OK, online_notify_expiring(&on, fake_now, 30, &queued));
+    GL_CHECK_INT(0, queued);
+    /* Extended: the owner is told, and the new date gets its own notice
+     * when it comes near. */
+    GL_CHECK_INT(GL_OK, online_extend(&on, a, 60, &x));
+    GL_CHECK_STR("ok", online_extend_name(x.verdict));
+    snprintf(q, sizeof q,
+             "SELECT text FROM outbox WHERE idem_key = 'extend:%" PRId64 "'",
+             v.account);
+    sql_text(q, text, sizeof text);
+    GL_CHECK(strstr(text, "60일 연장") != NULL);
+    GL_CHECK_INT(GL_OK, online_notify_expiring(&on, fake_now, 30, &queued));
+    GL_CHECK_INT(0, queued);
+    GL_CHECK_INT(GL_OK, online_notify_expiring(&on, x.new_expires - 10 * DAY,
+                                               30, &queued));
+    GL_CHECK_INT(1, queued);
+    GL_CHECK_INT(2, sql_int("SELECT COUNT(*) FROM online_notice"));
+    GL_CHECK_INT(GL_EINVAL, online_notify_expiring(&on, fake_now, 0, NULL));
+    check_ledger_clean();
+}
+
 /* ---- bad input ---------------------------------------------------------- */
 
 GL_TEST(bad_input_is_refused_and_not_recorded)
@@ -908,6 +1072,8 @@ int main(void)
     GL_RUN(an_expired_hold_cannot_be_captured_and_is_released);
     GL_RUN(cashout_rule_at_its_boundaries);
     GL_RUN(expiring_list_and_extension);
+    GL_RUN(cashout_pays_the_owner_to_a_bank_account_once);
+    GL_RUN(expiry_notices_once_per_voucher_and_date);
     GL_RUN(bad_input_is_refused_and_not_recorded);
     GL_RUN(teardown);
     return GL_TEST_END();
