@@ -346,15 +346,21 @@ static int wa_purchases_cb(void *ctx, const struct shop_purchase_info *p)
     json_t *list = ctx;
     char at[32];
     wh_time(at, p->created);
+    char refunded[32] = "";
+    if (p->refunded > 0) {
+        wh_time(refunded, p->refunded);
+    }
     json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:I, s:i, s:I, s:s, s:s?, s:s, s:s?, s:s?, s:s}",
+        "{s:I, s:s, s:s, s:I, s:i, s:I, s:s, s:s?, s:s, s:s?, s:s?, s:s, "
+        "s:s?}",
         "purchase_id", (json_int_t)p->id, "idempotency_key", p->key, "product",
         p->product, "face", (json_int_t)p->face, "count", p->count, "amount",
         (json_int_t)p->amount, "method", p->method, "card",
         p->card[0] ? p->card : NULL, "result",
         strcmp(p->state, "pending") == 0 ? "in_progress" : p->state,
         "payment_ref", p->payment_ref[0] ? p->payment_ref : NULL, "acq_rc",
-        p->acq_rc[0] ? p->acq_rc : NULL, "at", at);
+        p->acq_rc[0] ? p->acq_rc : NULL, "at", at, "refunded",
+        refunded[0] ? refunded : NULL);
     if (o == NULL || json_array_append_new(list, o) != 0) {
         return GL_ENOMEM;
     }
@@ -1017,6 +1023,229 @@ out:
     if (pin != NULL) {
         crypto_wipe((void *)pin, strlen(pin)); /* jansson's copy */
     }
+    json_decref(doc);
+    return ret;
+}
+
+/* ---- the standard terms: refund, cash-out, extension ------------------ */
+
+/* The purchase id of the path: 1..18 digits; 0 when malformed. */
+static int64_t wa_purchase_id(const struct wh_req *q)
+{
+    size_t n = strlen(q->param);
+    int64_t id = 0;
+    if (n == 0 || n > 18) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (q->param[i] < '0' || q->param[i] > '9') {
+            return 0;
+        }
+        id = id * 10 + (q->param[i] - '0');
+    }
+    return id;
+}
+
+enum MHD_Result wa_refund(struct webd *w, struct MHD_Connection *c,
+                          const struct wh_req *q, const char *phone)
+{
+    static struct shop_refund_result rf; /* the HTTP thread's only */
+    int64_t id = wa_purchase_id(q);
+    char at[32];
+    enum MHD_Result ret;
+
+    if (id <= 0) {
+        return wh_not_found(c);
+    }
+    int rc = shop_refund(&w->shop, id, phone, &rf);
+    if (rc == GL_ENOTFOUND) {
+        ret = wh_not_found(c);
+        goto out;
+    }
+    if (rc != GL_OK) {
+        ret = wh_fail(c, rc);
+        goto out;
+    }
+    if (rf.verdict != SHOP_REFUND_OK) {
+        static const char *const why[] = {
+            [SHOP_REFUND_NOT_DONE] = "the purchase issued no vouchers",
+            [SHOP_REFUND_TOO_LATE] = "a refund is possible within 7 days of "
+                                     "the purchase",
+            [SHOP_REFUND_USED] = "a voucher of the purchase was used, given "
+                                 "away, frozen or cancelled",
+            [SHOP_REFUND_NO_CARD_DATA] = "this card purchase can only be "
+                                         "refunded by the call centre",
+        };
+        ret = wa_refusal(c, MHD_HTTP_CONFLICT, shop_refund_name(rf.verdict),
+                         why[rf.verdict], NULL, 0);
+        goto out;
+    }
+    json_t *nums = json_array();
+    for (int i = 0; nums != NULL && i < rf.nvouchers; i++) {
+        json_array_append_new(nums, json_string(rf.vouchers[i]));
+    }
+    wh_time(at, rf.refunded);
+    ret = wa_send(c, rf.replay ? MHD_HTTP_OK : MHD_HTTP_CREATED,
+                  json_pack("{s:s, s:I, s:I, s:s, s:o, s:s}", "result",
+                            "refunded", "purchase_id", (json_int_t)id,
+                            "amount", (json_int_t)rf.amount, "method",
+                            rf.method, "cancelled", nums, "at", at),
+                  rf.replay);
+out:
+    crypto_wipe(&rf, sizeof rf);
+    return ret;
+}
+
+/* The rule's figures of a cash-out check. */
+static json_t *wa_cashout_json(const struct online_cashout *co)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "verdict",
+                     online_cashout_name(co->verdict), "face",
+                     (json_int_t)co->face, "balance", (json_int_t)co->balance,
+                     "available", (json_int_t)co->available, "used",
+                     (json_int_t)co->used, "used_pct_required",
+                     co->used_pct_required, "payout",
+                     (json_int_t)co->payout);
+}
+
+enum MHD_Result wa_cashout(struct webd *w, struct MHD_Connection *c,
+                           const struct wh_req *q, const char *phone)
+{
+    struct registry_voucher v;
+    struct online_payout p;
+    enum MHD_Result ret = MHD_NO;
+    json_error_t jerr;
+    const char *bank = NULL, *account = NULL;
+    char at[32];
+    int rc;
+
+    if (wh_own_voucher(w, c, q, phone, &v, &ret) != GL_OK) {
+        return ret;
+    }
+    crypto_wipe(&v, sizeof v);
+    if (q->method == WM_GET) {
+        struct online_cashout co;
+        rc = online_cashout_allowed(&w->online, q->number, &co);
+        return rc == GL_OK
+                   ? wh_send_json(c, MHD_HTTP_OK, wa_cashout_json(&co), NULL,
+                                  NULL)
+                   : wh_fail(c, rc);
+    }
+    json_t *doc = wh_body(c, q, &ret);
+    if (doc == NULL) {
+        return ret;
+    }
+    if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s}", "bank", &bank,
+                       "account", &account) != 0) {
+        ret = wh_bad_members(c, &jerr);
+        goto out;
+    }
+    rc = online_cashout(&w->online, q->number, phone, bank, account, &p);
+    if (rc == GL_EINVAL) {
+        ret = wh_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                       "bank: a 3-digit bank code; account: 10 to 16 digits");
+        goto out;
+    }
+    if (rc == GL_ENOTFOUND) {
+        ret = wh_not_found(c);
+        goto out;
+    }
+    if (rc != GL_OK) {
+        ret = wh_fail(c, rc);
+        goto out;
+    }
+    if (p.check.verdict != ONLINE_CASHOUT_OK) {
+        static const char *const why[] = {
+            [ONLINE_CASHOUT_TOO_LITTLE_USED] =
+                "cash-out needs 60% of the face value used (80% up to "
+                "10,000 KRW)",
+            [ONLINE_CASHOUT_NOTHING_LEFT] = "nothing is left to pay out",
+            [ONLINE_CASHOUT_NOT_USABLE] = "the voucher is frozen, cancelled "
+                                          "or expired",
+        };
+        ret = wa_refusal(c, MHD_HTTP_CONFLICT,
+                         online_cashout_name(p.check.verdict),
+                         why[p.check.verdict], wa_cashout_json(&p.check), 0);
+        goto out;
+    }
+    wh_time(at, p.created);
+    ret = wa_send(c, p.replay ? MHD_HTTP_OK : MHD_HTTP_CREATED,
+                  json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "result",
+                            "payout_due", "payout_id",
+                            (json_int_t)p.payout_id, "amount",
+                            (json_int_t)p.amount, "bank", p.bank, "account",
+                            p.account_masked, "at", at),
+                  p.replay);
+out:
+    if (account != NULL) {
+        crypto_wipe((void *)account, strlen(account)); /* jansson's copy */
+    }
+    json_decref(doc);
+    return ret;
+}
+
+enum MHD_Result wa_extend(struct webd *w, struct MHD_Connection *c,
+                          const struct wh_req *q, const char *phone)
+{
+    struct registry_voucher v;
+    struct online_extension x;
+    enum MHD_Result ret = MHD_NO;
+    json_error_t jerr;
+    json_int_t days = 0;
+    char from[32], to[32];
+
+    if (wh_own_voucher(w, c, q, phone, &v, &ret) != GL_OK) {
+        return ret;
+    }
+    crypto_wipe(&v, sizeof v);
+    json_t *doc = wh_body(c, q, &ret);
+    if (doc == NULL) {
+        return ret;
+    }
+    if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I}", "days", &days) != 0) {
+        ret = wh_bad_members(c, &jerr);
+        goto out;
+    }
+    int rc = GL_EINVAL;
+    if (days >= 1 && days <= ONLINE_EXTEND_MAX_DAYS) {
+        rc = online_extend(&w->online, q->number, (int)days, &x);
+    }
+    if (rc == GL_EINVAL) {
+        char d[96];
+        snprintf(d, sizeof d, "days: 1 to %d", ONLINE_EXTEND_MAX_DAYS);
+        ret = wh_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request", d);
+        goto out;
+    }
+    if (rc != GL_OK) {
+        ret = rc == GL_ENOTFOUND ? wh_not_found(c) : wh_fail(c, rc);
+        goto out;
+    }
+    if (x.verdict == ONLINE_EXTEND_OK) {
+        wh_time(from, x.old_expires);
+        wh_time(to, x.new_expires);
+        ret = wh_send_json(c, MHD_HTTP_OK,
+                           json_pack("{s:s, s:s, s:s}", "result", "extended",
+                                     "old_expires", from, "expires", to),
+                           NULL, NULL);
+    } else if (x.verdict == ONLINE_EXTEND_ALREADY) {
+        wh_time(from, x.old_expires);
+        wh_time(to, x.new_expires);
+        ret = wa_refusal(c, MHD_HTTP_CONFLICT, "already_extended",
+                         "a voucher's validity is extended once",
+                         json_pack("{s:s, s:s}", "old_expires", from,
+                                   "expires", to),
+                         0);
+    } else {
+        ret = wa_refusal(
+            c, MHD_HTTP_CONFLICT, online_extend_name(x.verdict),
+            x.verdict == ONLINE_EXTEND_EXPIRED
+                ? "the voucher has expired already"
+                : x.verdict == ONLINE_EXTEND_NOTHING_LEFT
+                      ? "nothing is left on the voucher"
+                      : "the voucher is frozen or cancelled",
+            NULL, 0);
+    }
+out:
     json_decref(doc);
     return ret;
 }

@@ -46,6 +46,8 @@ int webd_config_load(struct webd_config *cfg, const char *path,
              "https://giftlink.example/g/");
     cfg->expire_days = GIFT_DEFAULT_DAYS;
     cfg->jobs_period = 60;
+    cfg->notice_days = 30;
+    cfg->notice_period = 3600;
 
     const struct gl_cfg_item items[] = {
         S("listen", "address", address, 0),
@@ -91,6 +93,8 @@ int webd_config_load(struct webd_config *cfg, const char *path,
         I("gift", "expire_days", expire_days, 1, 365),
         S("gift", "content_dir", content_dir, 0),
         I("jobs", "period", jobs_period, 1, 86400),
+        I("jobs", "notice_days", notice_days, 1, 366),
+        I("jobs", "notice_period", notice_period, 1, 86400),
     };
     int rc = gl_config_load(path, items, sizeof items / sizeof items[0], err);
     if (rc != GL_OK) {

@@ -63,6 +63,10 @@ static const struct {
     [WR_ONLINE_AUTHORIZE] = {"/v1/online/authorize", WM_POST, "POST"},
     [WR_ONLINE_CAPTURE] = {"/v1/online/capture", WM_POST, "POST"},
     [WR_ONLINE_VOID] = {"/v1/online/void", WM_POST, "POST"},
+    [WR_REFUND] = {"/v1/purchases/{id}/refund", WM_POST, "POST"},
+    [WR_CASHOUT] = {"/v1/vouchers/{number}/cashout", WM_GET | WM_POST,
+                    "GET, POST"},
+    [WR_EXTEND] = {"/v1/vouchers/{number}/extend", WM_POST, "POST"},
 };
 _Static_assert(sizeof wh_routes / sizeof wh_routes[0] == WR__COUNT,
                "a template per route");
@@ -577,9 +581,9 @@ static enum MHD_Result wh_vouchers(struct webd *w, struct MHD_Connection *c,
 
 /* The member's own voucher of the path, or an answer was queued: an
  * unknown number and someone else's get the same 404. */
-static int wh_own_voucher(struct webd *w, struct MHD_Connection *c,
-                          const struct wh_req *q, const char *phone,
-                          struct registry_voucher *v, enum MHD_Result *ret)
+int wh_own_voucher(struct webd *w, struct MHD_Connection *c,
+                   const struct wh_req *q, const char *phone,
+                   struct registry_voucher *v, enum MHD_Result *ret)
 {
     if (!q->number_ok) {
         *ret = wh_not_found(c);
@@ -772,6 +776,16 @@ static enum wh_route wh_route_of(const char *url, struct wh_req *q)
         wh_param(q, seg, n);
         return WR_CONTENT;
     }
+    static const char purchases[] = "/v1/purchases/";
+    if (strncmp(url, purchases, sizeof purchases - 1) == 0) {
+        const char *seg = url + sizeof purchases - 1;
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || strcmp(seg + n, "/refund") != 0) {
+            return WR_NONE;
+        }
+        wh_param(q, seg, n);
+        return WR_REFUND;
+    }
     static const char pre[] = "/v1/vouchers/";
     if (strncmp(url, pre, sizeof pre - 1) != 0) {
         return WR_NONE;
@@ -783,6 +797,10 @@ static enum wh_route wh_route_of(const char *url, struct wh_req *q)
         r = WR_VOUCHER;
     } else if (strcmp(seg + n, "/history") == 0) {
         r = WR_HISTORY;
+    } else if (strcmp(seg + n, "/cashout") == 0) {
+        r = WR_CASHOUT;
+    } else if (strcmp(seg + n, "/extend") == 0) {
+        r = WR_EXTEND;
     } else {
         return WR_NONE;
     }
@@ -829,7 +847,8 @@ static int wh_json_type(struct MHD_Connection *c)
 /* POSTs whose body is optional: empty, or an empty JSON object. */
 static int wh_no_body_post(enum wh_route r)
 {
-    return r == WR_MEMBERS || r == WR_CLAIM_ACCEPT || r == WR_CLAIM_REFUSE;
+    return r == WR_MEMBERS || r == WR_CLAIM_ACCEPT || r == WR_CLAIM_REFUSE ||
+           r == WR_REFUND;
 }
 
 /* The whole request is in: answer it. */
@@ -905,6 +924,9 @@ static enum MHD_Result wh_dispatch(struct webd *w, struct MHD_Connection *c,
     case WR_GIFT_PREVIEW:
     case WR_GIFTS:
     case WR_CLAIM_ACCEPT:
+    case WR_REFUND:
+    case WR_CASHOUT:
+    case WR_EXTEND:
         if (wh_auth(w, c, phone, &ret) != GL_OK) {
             return ret;
         }
@@ -925,6 +947,12 @@ static enum MHD_Result wh_dispatch(struct webd *w, struct MHD_Connection *c,
         case WR_GIFTS:
             return q->method == WM_POST ? wa_gift(w, c, q, phone, 0)
                                         : wa_gifts(w, c, phone);
+        case WR_REFUND:
+            return wa_refund(w, c, q, phone);
+        case WR_CASHOUT:
+            return wa_cashout(w, c, q, phone);
+        case WR_EXTEND:
+            return wa_extend(w, c, q, phone);
         default:
             return wa_claim_accept(w, c, q, phone);
         }

@@ -33,6 +33,9 @@ enum wh_route {
     WR_ONLINE_AUTHORIZE,
     WR_ONLINE_CAPTURE,
     WR_ONLINE_VOID,
+    WR_REFUND,
+    WR_CASHOUT,
+    WR_EXTEND,
     WR__COUNT
 };
 
@@ -109,6 +112,11 @@ int wh_query(struct MHD_Connection *c, struct wh_query *qs,
              enum MHD_Result *ret);
 /* UTC, ISO 8601. */
 void wh_time(char out[32], int64_t t);
+/* The member's own voucher of the path, or an answer was queued (an
+ * unknown number and someone else's get the same 404). */
+int wh_own_voucher(struct webd *w, struct MHD_Connection *c,
+                   const struct wh_req *q, const char *phone,
+                   struct registry_voucher *v, enum MHD_Result *ret);
 
 /* Handlers (webd_api.c).  phone: the signed-in member. */
 enum MHD_Result wa_member_join(struct webd *w, struct MHD_Connection *c,
@@ -119,6 +127,13 @@ enum MHD_Result wa_purchase(struct webd *w, struct MHD_Connection *c,
                             struct wh_req *q, const char *phone);
 enum MHD_Result wa_purchase_resumed(struct webd *w, struct MHD_Connection *c,
                                     struct wh_req *q);
+/* The standard terms: refund of a purchase, cash-out, extension. */
+enum MHD_Result wa_refund(struct webd *w, struct MHD_Connection *c,
+                          const struct wh_req *q, const char *phone);
+enum MHD_Result wa_cashout(struct webd *w, struct MHD_Connection *c,
+                           const struct wh_req *q, const char *phone);
+enum MHD_Result wa_extend(struct webd *w, struct MHD_Connection *c,
+                          const struct wh_req *q, const char *phone);
 enum MHD_Result wa_purchases(struct webd *w, struct MHD_Connection *c,
                              const char *phone);
 enum MHD_Result wa_gift(struct webd *w, struct MHD_Connection *c,

@@ -6,6 +6,8 @@
  *    serves the link between rounds (receipts, enquire_link:
  *    notify_sender_poll).  Without an SMSC the rows stay queued for
  *    whatever sender the deployment runs.
+ *  - every [jobs] notice_period: online_notify_expiring ([jobs]
+ *    notice_days ahead: one SMS per voucher and expiry date);
  *  - every [jobs] period: gift_expire_due (unclaimed gifts back to their
  *    givers) and, with an [acquirer], shop_flush_reversals (its own client:
  *    the HTTP thread's is never shared).
@@ -41,7 +43,9 @@ struct webd_sender {
     struct acq_client *acq;
     struct shop shop;
     struct gift gift;
-    int lg_ready, reg_ready, rng_ready, shop_ready, gift_ready;
+    struct online online;
+    int lg_ready, reg_ready, rng_ready, shop_ready, gift_ready, online_ready;
+    int64_t next_notices;
     pthread_t thread;
     atomic_int stop;
 };
@@ -64,8 +68,10 @@ static void ws_jobs(struct webd_sender *s, int64_t now)
     } else if (n > 0) {
         GL_LOG_INFO("webd", "jobs: %d unclaimed gift(s) returned", n);
     }
-    if (s->acq != NULL) {
-        rc = shop_flush_reversals(&s->shop, &sent, &left);
+    /* Due reversals (with an acquirer), and kept card data past the refund
+     * window purged (always: GL_ENOTSUP after the purge without one). */
+    rc = shop_flush_reversals(&s->shop, &sent, &left);
+    if (s->acq != NULL || rc != GL_ENOTSUP) {
         if (rc != GL_OK) {
             GL_LOG_WARN("webd", "jobs: reversals: %s (%.150s)", gl_strerror(rc),
                         shop_errmsg(&s->shop));
@@ -73,6 +79,24 @@ static void ws_jobs(struct webd_sender *s, int64_t now)
             GL_LOG_INFO("webd", "jobs: reversals: %d answered, %d waiting",
                         sent, left);
         }
+    }
+}
+
+/* The expiry notices, every [jobs] notice_period. */
+static void ws_notices(struct webd_sender *s, int64_t now)
+{
+    int n = 0;
+    if (now < s->next_notices) {
+        return;
+    }
+    s->next_notices = now + s->cfg->notice_period;
+    int rc = online_notify_expiring(&s->online, now, (int)s->cfg->notice_days,
+                                    &n);
+    if (rc != GL_OK) {
+        GL_LOG_WARN("webd", "jobs: expiry notices: %s (%.150s)",
+                    gl_strerror(rc), online_errmsg(&s->online));
+    } else if (n > 0) {
+        GL_LOG_INFO("webd", "jobs: %d expiry notice(s) queued", n);
     }
 }
 
@@ -86,6 +110,7 @@ static void *ws_main(void *arg)
         int sent = 0;
         if (now >= next_jobs) {
             ws_jobs(s, now);
+            ws_notices(s, now);
             next_jobs = now + s->cfg->jobs_period;
         }
         if (!s->ns_ready) {
@@ -116,6 +141,9 @@ static void ws_free(struct webd_sender *s)
 {
     if (s->ns_ready) {
         notify_sender_deinit(&s->ns);
+    }
+    if (s->online_ready) {
+        online_close(&s->online);
     }
     if (s->gift_ready) {
         gift_close(&s->gift);
@@ -187,6 +215,12 @@ static int ws_open_jobs(struct webd_sender *s, char *err)
         return rc;
     }
     s->gift_ready = 1;
+    rc = online_open(&s->online, &s->reg, NULL);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "sender: online: %s", gl_strerror(rc));
+        return rc;
+    }
+    s->online_ready = 1;
     return GL_OK;
 }
 
