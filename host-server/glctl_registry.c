@@ -17,6 +17,7 @@
 #include "gl_log.h"
 #include "ledger.h"
 #include "registry.h"
+#include "online.h"
 #include "shop.h"
 #include "store.h"
 
@@ -61,6 +62,9 @@ const struct glctl_registry_cmd glctl_registry_cmds[] = {
     {"ledger", "expire", "release holds past their timeout"},
     {"billing", "statement",
      "the carrier's phone-bill statement of a month as CSV: --month YYYY-MM"},
+    {"payout", "export",
+     "the due cash-out payouts as the bank transfer CSV, marked exported:"
+     " --out FILE (must not exist)"},
     {"content", "add",
      "add a gift add-on: --kind ring_tone|theme_card|background_music|"
      "character --title T --mime TYPE --file PATH --dir CONTENT_DIR"},
@@ -1116,6 +1120,37 @@ static int gr_billing(struct gr_ctx *c)
     return rc == GL_OK ? 0 : gr_fail("billing statement", rc);
 }
 
+/* payout export: the bank transfer file of due cash-outs (online.h). */
+static int gr_payout(struct gr_ctx *c)
+{
+    struct online on;
+    const char *out = gr_opt(&c->o, "out");
+    int n = 0, rc;
+
+    if (out == NULL) {
+        fprintf(stderr, "glctl: payout export needs --out FILE\n");
+        return 2;
+    }
+    rc = online_open(&on, &c->reg, NULL);
+    if (rc != GL_OK) {
+        return gr_fail("payout", rc);
+    }
+    rc = online_payout_export(&on, out, &n);
+    if (rc != GL_OK) {
+        fprintf(stderr, "glctl: payout export: %s (%s)\n", gl_strerror(rc),
+                online_errmsg(&on));
+        online_close(&on);
+        return rc == GL_EEXIST ? 2 : 1;
+    }
+    online_close(&on);
+    if (c->o.json) {
+        printf("{\"exported\":%d,\"file\":\"%s\"}\n", n, out);
+    } else {
+        printf("%d payout(s) exported to %s\n", n, out);
+    }
+    return 0;
+}
+
 /* content add: an add-on file copied into the content directory that
  * gl-webd serves ([gift] content_dir), registered in the catalogue. */
 static int gr_content(struct gr_ctx *c)
@@ -1218,6 +1253,8 @@ int glctl_registry_main(const char *group, int argc, char **argv)
         rc = gr_voucher(&c, cmd->command);
     } else if (strcmp(group, "billing") == 0) {
         rc = gr_billing(&c);
+    } else if (strcmp(group, "payout") == 0) {
+        rc = gr_payout(&c);
     } else if (strcmp(group, "content") == 0) {
         rc = gr_content(&c);
     } else {

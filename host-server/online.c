@@ -17,9 +17,12 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "gl_err.h"
@@ -125,6 +128,11 @@ static const char *const ol_sql[ONLINE_Q__COUNT] = {
         " ?4, ?5, ?6, '', 'due', ?7)",
     [ONLINE_Q_PAYOUT_SET_XFER] = "UPDATE online_payout SET xfer_id = ?2"
                                  " WHERE id = ?1",
+    [ONLINE_Q_PAYOUT_DUE] =
+        "SELECT id, created, bank, bank_account, amount, phone"
+        " FROM online_payout WHERE state = 'due' ORDER BY id",
+    [ONLINE_Q_PAYOUT_MARK] = "UPDATE online_payout SET state = 'exported',"
+                             " exported = ?1 WHERE state = 'due'",
     [ONLINE_Q_NOTICE_INSERT] = "INSERT OR IGNORE INTO online_notice"
                                " (account, expires, created)"
                                " VALUES (?1, ?2, ?3)",
@@ -1514,4 +1522,82 @@ int online_notify_expiring(struct online *o, int64_t now, int days,
         *queued = n;
     }
     return rc;
+}
+
+/* ---- the bank transfer file ----------------------------------------------- */
+
+int online_payout_export(struct online *o, const char *path, int *count)
+{
+    int n = 0, rc, src, fd;
+    FILE *f;
+    int64_t marked = 0;
+
+    if (count != NULL) {
+        *count = 0;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(o->errmsg, sizeof o->errmsg, "%s: %s", path, strerror(errno));
+        return errno == EEXIST ? GL_EEXIST : GL_EIO;
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(path);
+        return GL_EIO;
+    }
+    rc = ledger_batch_begin(o->lg);
+    if (rc != GL_OK) {
+        fclose(f);
+        unlink(path);
+        return rc;
+    }
+    if (fprintf(f, "payout_id,created,bank,account,amount,phone\n") < 0) {
+        rc = GL_EIO;
+    }
+    sqlite3_stmt *st = ol_stmt(o, ONLINE_Q_PAYOUT_DUE, NULL, 0);
+    while (rc == GL_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fprintf(f, "%" PRId64 ",%" PRId64 ",%s,%s,%" PRId64 ",%s\n",
+                    (int64_t)sqlite3_column_int64(st, 0),
+                    (int64_t)sqlite3_column_int64(st, 1),
+                    (const char *)sqlite3_column_text(st, 2),
+                    (const char *)sqlite3_column_text(st, 3),
+                    (int64_t)sqlite3_column_int64(st, 4),
+                    (const char *)sqlite3_column_text(st, 5)) < 0) {
+            rc = GL_EIO;
+        }
+        n++;
+    }
+    if (rc == GL_OK && src != SQLITE_DONE) {
+        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+    }
+    sqlite3_reset(st);
+    if (rc == GL_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
+        snprintf(o->errmsg, sizeof o->errmsg, "%s: %s", path, strerror(errno));
+        rc = GL_EIO;
+    }
+    if (rc == GL_OK) {
+        rc = ol_exec(o, ONLINE_Q_PAYOUT_MARK,
+                     STORE_ARGS(STORE_I(ledger_now(o->lg))), &marked);
+    }
+    if (rc == GL_OK && marked != n) {
+        rc = GL_DB; /* cannot happen inside the transaction */
+    }
+    if (rc == GL_OK) {
+        rc = ledger_batch_commit(o->lg);
+    } else {
+        ledger_batch_rollback(o->lg);
+    }
+    if (fclose(f) != 0 && rc == GL_OK) {
+        rc = GL_EIO; /* committed: the file is whole (synced above) */
+    }
+    if (rc != GL_OK) {
+        unlink(path);
+        return rc;
+    }
+    if (count != NULL) {
+        *count = n;
+    }
+    GL_LOG_INFO("online", "%d payout(s) exported to %s", n, path);
+    return GL_OK;
 }

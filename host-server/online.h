@@ -154,6 +154,8 @@ enum {
     ONLINE_Q_PAYOUT_INSERT,
     ONLINE_Q_PAYOUT_SET_XFER,
     ONLINE_Q_NOTICE_INSERT,
+    ONLINE_Q_PAYOUT_DUE,
+    ONLINE_Q_PAYOUT_MARK,
     ONLINE_Q__COUNT
 };
 
@@ -298,6 +300,16 @@ struct online_payout {
 int online_cashout(struct online *o, const char *voucher, const char *phone,
                    const char *bank, const char *account,
                    struct online_payout *out);
+
+/*
+ * The operators' bank transfer file: every due payout, oldest first, as
+ * CSV (header "payout_id,created,bank,account,amount,phone"; account
+ * numbers whole: the bank needs them) into path, which must not exist; the
+ * file is synced, then the rows are marked exported in one transaction (a
+ * failed commit removes the file: nothing is paid twice).  *count (may be
+ * NULL) gets the rows.  GL_OK, GL_EEXIST (path exists), GL_EIO, GL_DB*.
+ */
+int online_payout_export(struct online *o, const char *path, int *count);
 
 /*
  * The expiry notices: for every voucher online_expiring finds within days

@@ -98,6 +98,8 @@ struct webd_config {
     /* [jobs]: seconds between the sweeps of the sender thread (gift
      * expiry, card reversals). */
     long long jobs_period;
+    long long notice_days;   /* [jobs] expiry notices this many days ahead */
+    long long notice_period; /* [jobs] seconds between expiry-notice runs */
 };
 
 /* Loads and checks path into cfg.  GL_OK, or GL_ECONFIG/GL_EIO with the

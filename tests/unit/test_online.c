@@ -936,6 +936,36 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
     GL_CHECK_INT(40000, voucher(b).balance);
     GL_CHECK_INT(payouts, sql_int("SELECT COUNT(*) FROM online_payout"));
     check_ledger_clean();
+
+    /* The bank transfer file: the due payout once, whole account number. */
+    char path[128], path2[160], line[256];
+    int n = -1;
+    snprintf(path, sizeof path, "/tmp/gl_test_payout_%d.csv", (int)getpid());
+    snprintf(path2, sizeof path2, "%s.2", path);
+    unlink(path);
+    unlink(path2);
+    GL_CHECK_INT(GL_OK, online_payout_export(&on, path, &n));
+    GL_CHECK_INT(1, n);
+    FILE *f = fopen(path, "r");
+    GL_CHECK(f != NULL);
+    if (f != NULL) {
+        GL_CHECK(fgets(line, sizeof line, f) != NULL);
+        GL_CHECK_STR("payout_id,created,bank,account,amount,phone\n", line);
+        GL_CHECK(fgets(line, sizeof line, f) != NULL);
+        snprintf(want, sizeof want,
+                 "%" PRId64 ",%" PRId64 ",004,12345678901234,2000," OWNER "\n",
+                 again.payout_id, fake_now);
+        GL_CHECK_STR(want, line);
+        GL_CHECK(fgets(line, sizeof line, f) == NULL);
+        fclose(f);
+    }
+    GL_CHECK_INT(1, sql_int("SELECT COUNT(*) FROM online_payout WHERE "
+                            "state = 'exported'"));
+    GL_CHECK_INT(GL_EEXIST, online_payout_export(&on, path, &n));
+    GL_CHECK_INT(GL_OK, online_payout_export(&on, path2, &n));
+    GL_CHECK_INT(0, n); /* nothing is paid twice */
+    unlink(path);
+    unlink(path2);
 }
 
 GL_TEST(expiry_notices_once_per_voucher_and_date)
