@@ -76,7 +76,10 @@ static const char sp_schema[] =
     "  purchase_id INTEGER PRIMARY KEY REFERENCES shop_purchase(id),"
     "  pan TEXT NOT NULL, expiry TEXT NOT NULL, amount INTEGER NOT NULL,"
     "  orig_stan TEXT NOT NULL, orig_de7 TEXT NOT NULL,"
-    "  keep_until INTEGER NOT NULL);";
+    "  keep_until INTEGER NOT NULL);"
+    /* The acquirer STAN counter of every client of this database. */
+    "CREATE TABLE IF NOT EXISTS shop_stan ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);";
 
 #define SP_PURCHASE_COLS                                                       \
     "id, idem_key, phone, product, face, count, method, card, amount,"         \
@@ -164,6 +167,9 @@ static const char *const sp_sql[SHOP_Q__COUNT] = {
         " WHERE purchase_id = ?1",
     [SHOP_Q_KEEP_DELETE] = "DELETE FROM shop_card_keep WHERE purchase_id = ?1",
     [SHOP_Q_KEEP_PURGE] = "DELETE FROM shop_card_keep WHERE keep_until < ?1",
+    [SHOP_Q_STAN_NEXT] = "INSERT INTO shop_stan (id, last) VALUES (1, 1)"
+                         " ON CONFLICT (id) DO UPDATE"
+                         " SET last = last % 999999 + 1 RETURNING last",
     [SHOP_Q_REV_SET_IDENT] = "UPDATE shop_reversal SET rev_stan = ?2,"
                              " rev_de7 = ?3 WHERE purchase_id = ?1"
                              " AND rev_stan = ''",
@@ -910,6 +916,18 @@ static int sp_record(struct shop *s, int64_t pid, int q1, int q2,
     return ledger_batch_commit(s->lg);
 }
 
+/* The next request identity: the STAN from the database's counter
+ * (committed on its own, or with the caller's transaction), DE 7 now. */
+static int sp_ident(struct shop *s, struct acq_ident *id)
+{
+    int64_t stan = 0;
+    int rc = sp_get_int(s, SHOP_Q_STAN_NEXT, NULL, 0, &stan);
+    if (rc == GL_OK) {
+        acq_ident_at(s->acq, (uint32_t)stan, id);
+    }
+    return rc;
+}
+
 /* Sends the reversal rv of purchase pid once; an answer removes it from
  * the queue, no answer counts an attempt. */
 static int sp_reverse(struct shop *s, int64_t pid,
@@ -960,9 +978,20 @@ static int sp_card(struct shop *s, const struct shop_request *req,
     snprintf(ap.pan, sizeof ap.pan, "%s", req->card_pan);
     snprintf(ap.expiry, sizeof ap.expiry, "%s", req->card_expiry);
     ap.amount = (uint64_t)amount;
-    acq_ident_next(s->acq, &ap.id);
-    acq_reversal_init(s->acq, &rv, &ap, &ap.id, NULL);
     gl_mask_phone(mp, req->phone);
+    struct acq_ident rev_id;
+    rc = sp_ident(s, &ap.id);
+    if (rc == GL_OK) {
+        rc = sp_ident(s, &rev_id);
+    }
+    if (rc != GL_OK) {
+        snprintf(res->err, sizeof res->err,
+                 "no request identity, nothing sent: %s (%.160s)",
+                 gl_strerror(rc), s->errmsg);
+        res->outcome = SHOP_FAILED;
+        goto out;
+    }
+    acq_reversal_init(s->acq, &rv, &ap, &ap.id, &rev_id);
 
     /* 1. The purchase (pending) and its reversal (armed), committed before
      * anything is sent. */
@@ -1357,7 +1386,10 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
         if (rv.rev.stan[0] == '\0') {
             /* A refund's reversal: its identity is chosen here, by the
              * client that sends it, and stored before the first 0400. */
-            acq_ident_next(s->acq, &rv.rev);
+            rc = sp_ident(s, &rv.rev);
+            if (rc != GL_OK) {
+                break;
+            }
             rc = sp_exec(s, SHOP_Q_REV_SET_IDENT,
                          STORE_ARGS(STORE_I(pid), STORE_T(rv.rev.stan),
                                     STORE_T(rv.rev.de7)),

@@ -26,6 +26,9 @@
  *    Time) plus the purchase must stay within its limit (the phone's
  *    override, else cfg.bill_limit); else SHOP_LIMIT and nothing charged.
  *    The check, the charge and the issue are one transaction.
+ *  - Card: STANs come from one counter in the database (shop_stan), shared
+ *    by every thread and process that sends for this terminal id and kept
+ *    across restarts, so no two requests share DE 11 and DE 7.
  *  - Card: the reversal of the authorization (card number, expiry, amount,
  *    both identities) is committed BEFORE the 0100 is sent, armed but not
  *    due.  An approval completes the purchase and deletes that row in the
@@ -133,6 +136,7 @@ enum {
     SHOP_Q_KEEP_DELETE,
     SHOP_Q_KEEP_PURGE,
     SHOP_Q_REV_SET_IDENT,
+    SHOP_Q_STAN_NEXT,
     SHOP_Q__COUNT
 };
 

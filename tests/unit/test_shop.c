@@ -1120,6 +1120,56 @@ GL_TEST(kept_card_data_goes_after_the_window)
     check_ledger_clean();
 }
 
+GL_TEST(stans_come_from_one_counter_in_the_database)
+{
+    /* Two shops (as gl-webd's card worker and sender thread have) with
+     * clients of their own: the STANs never repeat, and a new shop goes on
+     * from the stored counter. */
+    struct acq_client *cli2 = NULL;
+    struct acq_config acfg = {0};
+    struct shop shop2;
+    struct shop_request r = card_req("k-stan-1", pan_ok, 10000, 1);
+    struct shop_result res;
+    struct acq_emu_record rec;
+    char err[256], want[8];
+    int64_t last;
+
+    acfg.host = "127.0.0.1";
+    acfg.port = port;
+    acfg.plain = 1;
+    acfg.terminal_id = "GLWEB001";
+    acfg.merchant_id = "GIFTLINK-WEB";
+    acfg.timeout_ms = TIMEOUT_MS;
+    acfg.stan_start = 1; /* a client counter that would collide */
+    GL_CHECK_INT(GL_OK, acq_client_new(&cli2, &acfg, err));
+    GL_CHECK_INT(GL_OK, shop_open(&shop2, &reg, cli2, NULL));
+    emu_cmd("reset");
+    last = sql_int("SELECT last FROM shop_stan");
+    GL_CHECK(last > 0);
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop2, &r, &res));
+    GL_CHECK_STR("done", shop_outcome_name(res.outcome));
+    GL_CHECK_INT(GL_OK, acq_emu_record(emu, 0, &rec));
+    snprintf(want, sizeof want, "%06d", (int)(last + 1));
+    GL_CHECK_STR(want, rec.stan); /* the 0100; +2 is its reversal's */
+    r.key = "k-stan-2";
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop, &r, &res));
+    GL_CHECK_INT(GL_OK, acq_emu_record(emu, 1, &rec));
+    snprintf(want, sizeof want, "%06d", (int)(last + 3));
+    GL_CHECK_STR(want, rec.stan);
+    GL_CHECK_INT(last + 4, sql_int("SELECT last FROM shop_stan"));
+    /* The counter wraps within 1..999999. */
+    GL_CHECK_INT(0, sqlite3_exec((sqlite3 *)st.db,
+                                 "UPDATE shop_stan SET last = 999999", NULL,
+                                 NULL, NULL));
+    r.key = "k-stan-3";
+    GL_CHECK_INT(GL_OK, shop_purchase(&shop2, &r, &res));
+    GL_CHECK_INT(GL_OK, acq_emu_record(emu, 2, &rec));
+    GL_CHECK_STR("000001", rec.stan);
+    shop_close(&shop2);
+    acq_client_free(cli2);
+    check_ledger_clean();
+}
+
 GL_TEST(teardown)
 {
     shop_close(&shop);
@@ -1156,6 +1206,7 @@ int main(void)
     GL_RUN(a_refund_refused_or_failing_changes_nothing);
     GL_RUN(a_card_refund_reverses_the_kept_authorization);
     GL_RUN(kept_card_data_goes_after_the_window);
+    GL_RUN(stans_come_from_one_counter_in_the_database);
     GL_RUN(teardown);
     return GL_TEST_END();
 }
