@@ -586,9 +586,9 @@ check "ledger check after bad input" ledger_ok
 # ---- the carrier's statement -----------------------------------------------------
 month=$(TZ=Asia/Seoul date +%Y-%m)
 stmt=$(G billing statement --month "$month")
-eq "billing statement: its header" "month,phone,purchases,vouchers,amount" "$(head -n 1 <<<"$stmt")"
+eq "billing statement: its header" "month,phone,purchases,vouchers,amount,refunds,refunded,net" "$(head -n 1 <<<"$stmt")"
 check "billing statement: the member's phone-bill purchases ($month)" \
-  grep -qE "^$month,$ME,[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*\$" <<<"$stmt"
+  grep -qE "^$month,$ME,[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*,0,0,[1-9][0-9]*\$" <<<"$stmt"
 G billing statement --month 2026-13 >/dev/null 2>&1
 eq "billing statement: a bad month (status)" 2 "$?"
 
