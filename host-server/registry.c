@@ -5,6 +5,7 @@
 #include "registry.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -801,7 +802,9 @@ int registry_voucher_issue(struct registry *reg,
     if (rc != GL_OK) {
         goto out;
     }
-    snprintf(xid, sizeof xid, "issue:%s", number);
+    /* The voucher row id, not its number: transfer ids are shown and
+     * logged, numbers are not. */
+    snprintf(xid, sizeof xid, "issue:v%" PRId64, vid);
     struct ledger_transfer t = {
         .id = req->xfer_id != NULL ? req->xfer_id : xid,
         .debit = clearing,

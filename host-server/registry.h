@@ -152,7 +152,7 @@ struct registry_issue {
     const char *member;   /* phone; created if new; NULL: bearer voucher */
     const char *pin;      /* 4..12 digits or NULL */
     const char *xfer_id;  /* idempotency id of the issuing transfer; NULL:
-                             "issue:<number>" */
+                             "issue:v<voucher id>" */
     int unfunded;         /* 1: a card sold at a till: registered without
                              value (no issuing transfer) until its counter
                              sale (activation) moves the face value */

@@ -128,6 +128,8 @@ out=$("$G" voucher history "$num" --json)
 check "history: one issue of +10000" python3 -c '
 import json,sys; h=json.loads(sys.argv[1])
 assert len(h)==1 and h[0]["kind"]=="issue" and h[0]["delta"]==10000 and h[0]["id"].startswith("issue:"), h' "$out"
+check "history: the issue transfer id does not hold the number" bash -c "! grep -q '$num' <<<'$out'"
+check "history (text): the number only masked" bash -c "! '$G' voucher history '$num' | grep -q '$num'"
 out=$("$G" voucher usable --member +821012345678 --merchant M-DEPT --json)
 check "usable at M-DEPT: 3" python3 -c 'import json,sys; assert len(json.loads(sys.argv[1]))==3' "$out"
 out=$("$G" voucher usable --member +821012345678 --merchant M-BOOK --json)
