@@ -335,6 +335,18 @@ echo "     $ME:     $(get -H "Authorization: Bearer $TOK" "$URL/v1/vouchers" |
   json '", ".join(v["number"][:6]+"******"+v["number"][12:]+" "+v["status"] for v in j["vouchers"])')"
 echo "     $FRIEND: $(get -H "Authorization: Bearer $FTOK" "$URL/v1/vouchers" |
   json '", ".join(v["number"][:6]+"******"+v["number"][12:]+" "+v["status"] for v in j["vouchers"])')"
+post /v1/purchases '{"product":"BOOK10K","face":10000,"count":1,"payment":{"method":"phone_bill"}}' \
+  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-purchase-2" >/dev/null
+PID2=$(json 'j["purchase_id"]' < "$demo/body")
+post "/v1/purchases/$PID2/refund" '' -H "Authorization: Bearer $TOK" >/dev/null
+[ "$ST" = 201 ] || { echo "   ERROR: refund answered $ST: $(cat "$demo/body")" >&2; exit 1; }
+echo "   one more bought and refunded within 7 days (the standard terms): the SMS says"
+for _ in $(seq 1 50); do
+  smsc "save $demo/sms.txt" >/dev/null
+  grep "^$ME	" "$demo/sms.txt" | grep -q "구매 취소" && break
+  sleep 0.1
+done
+grep "^$ME	" "$demo/sms.txt" | grep "구매 취소" | tail -n 1 | cut -f2- | sed 's/^/     /'
 kill -TERM "$WEBD_PID"; wait "$WEBD_PID" || { echo "gl-webd did not stop cleanly" >&2; exit 1; }
 echo quit >&"$SMSC_IN"; wait "$SMSC_PID" || true
 unset 'EMU_PID[webd]' 'EMU_PID[smsc]'
