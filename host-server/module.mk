@@ -64,7 +64,8 @@ GL_LIB_SRCS += host-server/online.c
 # voucher's barcode drawn by libzint as PNG (libpng); the outbox sends its
 # mms rows through it (notify.c).  Its test drives the MMSC emulator.
 GL_LIB_SRCS += host-server/mms.c
-test_mms_EXTRA := tests/emulators/mmsc_emu.c tests/emulators/smsc_emu.c
+test_mms_EXTRA := tests/emulators/mmsc_emu.c tests/emulators/smsc_emu.c \
+                  tests/emulators/ctl_emu.c
 # end mms
 
 # gift

@@ -240,23 +240,12 @@ ME=01012345678 FRIEND=01099998888
 "$bin/glctl" member add --phone "$FRIEND" >/dev/null
 head -c 32 /dev/urandom > "$demo/pki/otp.key"
 chmod 600 "$demo/pki/otp.key"
-mkfifo "$demo/smsc.in" "$demo/smsc.out"
-"$bin/gl-smsc" --system-id giftlink --password demo-pw <"$demo/smsc.in" >"$demo/smsc.out" &
-SMSC_PID=$!
-EMU_PID[smsc]=$SMSC_PID   # stopped by the library's clean-up if this fails
-exec {SMSC_IN}>"$demo/smsc.in" {SMSC_OUT}<"$demo/smsc.out"
-read -r -t 10 line <&"$SMSC_OUT"
-SMSC_PORT=${line##* }
-smsc() { # command -> reply lines
-  echo "$1" >&"$SMSC_IN"
-  local l
-  while read -r -t 10 l <&"$SMSC_OUT"; do
-    [ "$l" = ok ] && return 0
-    case $l in error*) echo "$l" >&2; return 1 ;; esac
-    echo "$l"
-  done
-  return 1
-}
+# gl-smsc, gl-webd and the API calls: the functions the gl-webd system tests
+# use (tests/system/webd_lib.bash), their files in this directory too.
+# shellcheck source=tests/system/webd_lib.bash
+source tests/system/webd_lib.bash
+trap 'webd_cleanup; term_cleanup' EXIT
+webd_smsc_start giftlink demo-pw || { echo "gl-smsc did not start" >&2; exit 1; }
 cat > "$demo/gl-webd.ini" <<EOF
 [listen]
 address = 127.0.0.1
@@ -289,67 +278,43 @@ done
 [ -n "$WPORT" ] || { cat "$demo/gl-webd.log"; exit 1; }
 URL=http://127.0.0.1:$WPORT
 echo "   gl-webd on $URL (docs/customer-api.md), gl-smsc on port $SMSC_PORT"
-post() { # PATH JSON [curl args...] -> the body; the status in $ST
-  local p=$1 b=$2; shift 2
-  ST=$(curl -s -o "$demo/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-       --data-binary "$b" "$@" "$URL$p")
-  cat "$demo/body"
-}
-get() { ST=$(curl -s -o "$demo/body" -w '%{http_code}' "$@"); cat "$demo/body"; }
-json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
-signin() { # PHONE -> token
-  local n code
-  n=$(smsc count)
-  post /v1/auth/code "{\"phone\":\"$1\"}" >/dev/null
-  for _ in $(seq 1 80); do [ "$(smsc count)" -gt "$n" ] && break; sleep 0.1; done
-  smsc "save $demo/sms.txt" >/dev/null
-  code=$(grep "^$1	" "$demo/sms.txt" | tail -n 1 | sed -n 's/.*인증번호 \([0-9]\{6\}\).*/\1/p')
-  post /v1/auth/session "{\"phone\":\"$1\",\"code\":\"$code\"}" | json 'j["token"]'
-}
 TOK=$(signin "$ME")
 echo "   $ME signed in with the code of this SMS:"
-grep "^$ME	" "$demo/sms.txt" | tail -n 1 | cut -f2- | sed 's/[0-9]\{6\}/******/; s/^/     /'
+sms_last "$ME" | sed 's/[0-9]\{6\}/******/; s/^/     /'
 post /v1/purchases '{"product":"BOOK10K","face":10000,"count":2,"payment":{"method":"phone_bill"}}' \
-  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-purchase-1" >/dev/null
-BOUGHT=$(cat "$demo/body")
-[ "$ST" = 201 ] || { echo "   ERROR: purchase answered $ST: $BOUGHT" >&2; exit 1; }
-echo "   bought on the phone bill: $(echo "$BOUGHT" | json '"%d vouchers, %d KRW" % (len(j["vouchers"]), j["amount"])')"
-G1=$(echo "$BOUGHT" | json 'sorted(j["vouchers"])[0]')
+  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-purchase-1"
+[ "$ST" = 201 ] || { echo "   ERROR: purchase answered $ST: $BODY" >&2; exit 1; }
+echo "   bought on the phone bill: $(jget '"%d vouchers, %d KRW" % (len(j["vouchers"]), j["amount"])')"
+G1=$(jget 'sorted(j["vouchers"])[0]')
+n=$(sms_count)
 post /v1/gifts "{\"recipient\":\"$FRIEND\",\"message\":\"생일 축하해!\",\"items\":[{\"number\":\"$G1\"}]}" \
-  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-gift-1" >/dev/null
-SENT=$(cat "$demo/body")
-[ "$ST" = 201 ] || { echo "   ERROR: gift answered $ST: $SENT" >&2; exit 1; }
-CLAIM=$(echo "$SENT" | json 'j["link"]')
+  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-gift-1"
+[ "$ST" = 201 ] || { echo "   ERROR: gift answered $ST: $BODY" >&2; exit 1; }
+CLAIM=$(jget 'j["link"]')
 echo "   gave ${G1:0:6}******${G1:12:4} to $FRIEND: the friend's SMS says"
-for _ in $(seq 1 50); do
-  smsc "save $demo/sms.txt" >/dev/null
-  grep -q "^$FRIEND	" "$demo/sms.txt" && break
-  sleep 0.1
-done
-grep "^$FRIEND	" "$demo/sms.txt" | tail -n 1 | cut -f2- | sed 's/^/     /'
+sms_wait "$n" || true
+sms_last "$FRIEND" | sed 's/^/     /'
 FTOK=$(signin "$FRIEND")
-post "/v1/claims/${CLAIM##*/}/accept" '' -H "Authorization: Bearer $FTOK" >/dev/null
+post "/v1/claims/${CLAIM##*/}/accept" '' -H "Authorization: Bearer $FTOK"
 [ "$ST" = 200 ] || { echo "   ERROR: accept answered $ST" >&2; exit 1; }
 echo "   the friend accepted; baskets now:"
-echo "     $ME:     $(get -H "Authorization: Bearer $TOK" "$URL/v1/vouchers" |
-  json '", ".join(v["number"][:6]+"******"+v["number"][12:]+" "+v["status"] for v in j["vouchers"])')"
-echo "     $FRIEND: $(get -H "Authorization: Bearer $FTOK" "$URL/v1/vouchers" |
-  json '", ".join(v["number"][:6]+"******"+v["number"][12:]+" "+v["status"] for v in j["vouchers"])')"
+masked='", ".join(v["number"][:6]+"******"+v["number"][12:]+" "+v["status"] for v in j["vouchers"])'
+req GET /v1/vouchers -H "Authorization: Bearer $TOK"
+echo "     $ME:     $(jget "$masked")"
+req GET /v1/vouchers -H "Authorization: Bearer $FTOK"
+echo "     $FRIEND: $(jget "$masked")"
 post /v1/purchases '{"product":"BOOK10K","face":10000,"count":1,"payment":{"method":"phone_bill"}}' \
-  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-purchase-2" >/dev/null
-PID2=$(json 'j["purchase_id"]' < "$demo/body")
-post "/v1/purchases/$PID2/refund" '' -H "Authorization: Bearer $TOK" >/dev/null
-[ "$ST" = 201 ] || { echo "   ERROR: refund answered $ST: $(cat "$demo/body")" >&2; exit 1; }
+  -H "Authorization: Bearer $TOK" -H "Idempotency-Key: demo-purchase-2"
+PID2=$(jget 'j["purchase_id"]')
+n=$(sms_count)
+post "/v1/purchases/$PID2/refund" '' -H "Authorization: Bearer $TOK"
+[ "$ST" = 201 ] || { echo "   ERROR: refund answered $ST: $BODY" >&2; exit 1; }
 echo "   one more bought and refunded within 7 days (the standard terms): the SMS says"
-for _ in $(seq 1 50); do
-  smsc "save $demo/sms.txt" >/dev/null
-  grep "^$ME	" "$demo/sms.txt" | grep -q "구매 취소" && break
-  sleep 0.1
-done
-grep "^$ME	" "$demo/sms.txt" | grep "구매 취소" | tail -n 1 | cut -f2- | sed 's/^/     /'
+sms_wait "$n" || true
+sms_last "$ME" | sed 's/^/     /'
 kill -TERM "$WEBD_PID"; wait "$WEBD_PID" || { echo "gl-webd did not stop cleanly" >&2; exit 1; }
-echo quit >&"$SMSC_IN"; wait "$SMSC_PID" || true
-unset 'EMU_PID[webd]' 'EMU_PID[smsc]'
+unset 'EMU_PID[webd]'
+webd_emu_stop SMSC || true
 
 step "6. Close: the host stops cleanly, a voucher's history, the ledger"
 hostd_stop || { echo "gl-hostd did not stop cleanly" >&2; exit 1; }

@@ -14,15 +14,9 @@
 #   BENCH name=webd_purchases_missing value=N unit=count   (must be 0)
 # Run by tests/bench/run.sh (make bench).
 export GL_BUILD=${GL_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-source "$(dirname "$0")/../system/hostd_lib.bash"
+source "$(dirname "$0")/../system/webd_lib.bash"
 secs=${BENCH_SECONDS:-20}
 conns=${BENCH_CONNS:-8}
-WPID=
-bench_cleanup() {
-  if [ -n "$WPID" ]; then kill -9 "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; fi
-  cleanup
-}
-trap bench_cleanup EXIT
 
 G merchant add --id M1 --name "Store One" --group g1 >/dev/null || exit 1
 G product add --id BOOK --issuer KYOBO --brand "Kyobo Books" --type books \
@@ -45,18 +39,10 @@ monthly_limit = 100000000
 level = info
 EOF
 "$B/gl-webd" --config "$T/webd.ini" --check-config >/dev/null || exit 1
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "# webd bench: gl-webd did not start"; cat "$T/webd.log"; exit 1; }
+webd_start "$T/webd.ini" ||
+  { echo "# webd bench: gl-webd did not start"; cat "$T/webd.log"; exit 1; }
 
-python3 - "$GL_DB" "$T/otp.key" "$PORT" "$conns" "$secs" > "$T/run" <<'PY' || exit 1
+python3 - "$GL_DB" "$T/otp.key" "$WEBD_PORT" "$conns" "$secs" > "$T/run" <<'PY' || exit 1
 import hmac, hashlib, http.client, json, os, sqlite3, sys, threading, time
 db_path, key_path, port, conns, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 key = open(key_path, "rb").read()
@@ -120,7 +106,7 @@ with open(os.path.join(os.path.dirname(key_path), "done"), "w") as f:
 PY
 grep -v '^BENCH' "$T/run"
 grep '^BENCH' "$T/run"
-kill -TERM "$WPID"; wait "$WPID"; WPID=
+webd_stop
 missing=$(python3 - "$GL_DB" "$T/done" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -135,5 +121,5 @@ print(bad)
 PY
 )
 echo "BENCH name=webd_purchases_missing value=$missing unit=count"
-if G ledger check >/dev/null; then echo "# ledger check: clean"; else echo "# ledger check: FAILED"; exit 1; fi
+if ledger_ok; then echo "# ledger check: clean"; else echo "# ledger check: FAILED"; exit 1; fi
 [ "$missing" = 0 ]

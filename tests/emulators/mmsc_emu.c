@@ -13,19 +13,14 @@
  */
 #include "mmsc_emu.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <mbedtls/base64.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gl_err.h"
@@ -544,29 +539,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 /* ---- control ----------------------------------------------------------- */
 
-static void put_escaped(FILE *f, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == '\n') {
-            fputs("\\n", f);
-        } else if (*s == '\t') {
-            fputs("\\t", f);
-        } else if (*s == '\\') {
-            fputs("\\\\", f);
-        } else {
-            fputc(*s, f);
-        }
-    }
-}
-
 static void list_to(struct emu *e, FILE *f)
 {
     for (int i = 0; i < e->nmsgs; i++) {
         struct emu_msg *m = &e->msgs[i];
         fprintf(f, "%s\t", m->to);
-        put_escaped(f, m->subject);
+        ctl_emu_put_escaped(f, m->subject);
         fputc('\t', f);
-        put_escaped(f, m->text);
+        ctl_emu_put_escaped(f, m->text);
         fputc('\t', f);
         for (int p = 0; p < m->nparts; p++) {
             fprintf(f, "%s%s:%s:%zu", p ? "," : "", m->parts[p].type,
@@ -606,14 +586,17 @@ static int save_to(struct emu *e, const char *dir)
     return 0;
 }
 
-static void command(struct emu *e, char *line)
+/* One control line; returns 1 after "quit" (the lines after it are not
+ * read). */
+static int command(void *ctx, char *line)
 {
+    struct emu *e = ctx;
     FILE *out = fdopen(dup(e->ctl_out), "w");
     char word[32] = "", arg[400] = "";
     int n = 0, code = 0;
 
     if (out == NULL) {
-        return;
+        return 0;
     }
     sscanf(line, "%31s %399[^\n]", word, arg);
     n = atoi(arg);
@@ -668,15 +651,16 @@ static void command(struct emu *e, char *line)
     } else {
         fprintf(out, "error unknown command %s\n", word);
     }
+    int quit = e->quit;
     pthread_mutex_unlock(&e->mu);
     fclose(out);
+    return quit;
 }
 
 int mmsc_emu_serve(int listen_fd, int ctl_in, int ctl_out)
 {
     static struct emu e; /* big; one per process */
-    char buf[1024];
-    size_t len = 0;
+    struct ctl_emu_lines lines = {0};
 
     memset(&e, 0, sizeof e);
     pthread_mutex_init(&e.mu, NULL);
@@ -693,24 +677,8 @@ int mmsc_emu_serve(int listen_fd, int ctl_in, int ctl_out)
         close(listen_fd);
         return 1;
     }
-    while (!e.quit) {
-        ssize_t r = read(ctl_in, buf + len, sizeof buf - 1 - len);
-        if (r <= 0) {
-            break;
-        }
-        len += (size_t)r;
-        buf[len] = '\0';
-        char *nl;
-        while (!e.quit && (nl = strchr(buf, '\n')) != NULL) {
-            *nl = '\0';
-            command(&e, buf);
-            size_t used = (size_t)(nl - buf) + 1;
-            memmove(buf, nl + 1, len - used + 1);
-            len -= used;
-        }
-        if (len == sizeof buf - 1) {
-            len = 0; /* an overlong line: dropped */
-        }
+    while (ctl_emu_lines_read(&lines, ctl_in, command, &e) == 0) {
+        /* each round reads once and runs the whole lines it completed */
     }
     MHD_stop_daemon(d);
     close(listen_fd);
@@ -723,151 +691,35 @@ int mmsc_emu_serve(int listen_fd, int ctl_in, int ctl_out)
 
 /* ---- the test side ----------------------------------------------------- */
 
-static int emu_listen(uint16_t port, uint16_t *bound)
+static int serve_forked(int listen_fd, int ctl, void *arg)
 {
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0) {
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        close(fd);
-        return -1;
-    }
-    *bound = ntohs(a.sin_port);
-    return fd;
+    (void)arg;
+    return mmsc_emu_serve(listen_fd, ctl, ctl);
 }
 
 int mmsc_emu_start(struct mmsc_emu *e)
 {
-    int sv[2] = {-1, -1};
-    int lfd = emu_listen(0, &e->port);
-
-    e->pid = -1;
-    e->ctl = -1;
-    if (lfd < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        fprintf(stderr, "mmsc-emu: cannot listen: %s\n", strerror(errno));
-        if (lfd >= 0) {
-            close(lfd);
-        }
-        return GL_EOS;
-    }
-    snprintf(e->url, sizeof e->url, "http://127.0.0.1:%u/mm7",
-             (unsigned)e->port);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(lfd);
-        close(sv[0]);
-        close(sv[1]);
-        return GL_EOS;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        signal(SIGPIPE, SIG_IGN);
-        _exit(mmsc_emu_serve(lfd, sv[1], sv[1]));
-    }
-    close(lfd);
-    close(sv[1]);
-    e->pid = pid;
-    e->ctl = sv[0];
-    return GL_OK;
-}
-
-int mmsc_emu_cmd(struct mmsc_emu *e, const char *cmd, char *reply, size_t cap)
-{
-    char buf[16384];
-    size_t len = 0, out = 0, start = 0;
-    int rc = GL_OK, done = 0;
-
-    if (reply != NULL && cap > 0) {
-        reply[0] = '\0';
-    }
-    if (e->ctl < 0) {
-        return GL_ECLOSED;
-    }
-    char line[1024];
-    int ln = snprintf(line, sizeof line, "%s\n", cmd);
-    if (ln <= 0 || (size_t)ln >= sizeof line ||
-        send(e->ctl, line, (size_t)ln, MSG_NOSIGNAL) != ln) {
-        return GL_ECLOSED;
-    }
-    while (!done) {
-        ssize_t r = read(e->ctl, buf + len, sizeof buf - 1 - len);
-        if (r <= 0) {
-            return GL_ECLOSED;
-        }
-        len += (size_t)r;
-        buf[len] = '\0';
-        char *nl;
-        while (!done && (nl = strchr(buf + start, '\n')) != NULL) {
-            char *l = buf + start;
-            size_t n = (size_t)(nl - l) + 1;
-            int is_ok = n == 3 && strncmp(l, "ok", 2) == 0;
-            int is_err = strncmp(l, "error", 5) == 0;
-            if (is_ok || is_err) {
-                done = 1;
-                rc = is_err ? GL_EINVAL : rc;
-            }
-            if (!is_ok && reply != NULL) {
-                if (out + n < cap) {
-                    memcpy(reply + out, l, n);
-                    out += n;
-                    reply[out] = '\0';
-                } else {
-                    rc = rc == GL_OK ? GL_ENOSPC : rc;
-                }
-            }
-            start += n;
-        }
-        memmove(buf, buf + start, len - start);
-        len -= start;
-        start = 0;
-        if (len == sizeof buf - 1) {
-            len = 0;
-            rc = rc == GL_OK ? GL_ENOSPC : rc;
-        }
+    int rc = ctl_emu_start(&e->run, "mmsc-emu", serve_forked, NULL, &e->port);
+    if (rc == GL_OK) {
+        snprintf(e->url, sizeof e->url, "http://127.0.0.1:%u/mm7",
+                 (unsigned)e->port);
     }
     return rc;
 }
 
+int mmsc_emu_cmd(struct mmsc_emu *e, const char *cmd, char *reply, size_t cap)
+{
+    return ctl_emu_cmd(&e->run, cmd, reply, cap);
+}
+
 int mmsc_emu_count(struct mmsc_emu *e)
 {
-    char reply[32];
-    int rc = mmsc_emu_cmd(e, "count", reply, sizeof reply);
-    return rc == GL_OK ? atoi(reply) : rc;
+    return ctl_emu_count(&e->run);
 }
 
 void mmsc_emu_stop(struct mmsc_emu *e)
 {
-    if (e->ctl >= 0) {
-        mmsc_emu_cmd(e, "quit", NULL, 0);
-        close(e->ctl);
-        e->ctl = -1;
-    }
-    if (e->pid > 0) {
-        int status;
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
-                e->pid = -1;
-                return;
-            }
-            usleep(10000);
-        }
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, &status, 0);
-        e->pid = -1;
-    }
+    ctl_emu_stop(&e->run);
 }
 
 /* ---- gl-mmsc ----------------------------------------------------------- */
@@ -887,13 +739,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    int lfd = emu_listen(port, &bound);
+    int lfd = ctl_emu_main_listen("gl-mmsc", port, &bound);
     if (lfd < 0) {
-        fprintf(stderr, "gl-mmsc: cannot listen on 127.0.0.1:%u: %s\n",
-                (unsigned)port, strerror(errno));
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
     printf("mmsc ready port %u url http://127.0.0.1:%u/mm7\n", (unsigned)bound,
            (unsigned)bound);
     fflush(stdout);

@@ -13,7 +13,7 @@
  *
  * It runs in a process of its own, like the SMSC emulator: mmsc_emu_start
  * forks it and keeps a control socket; gl-mmsc runs it with stdin/stdout as
- * the control channel.
+ * the control channel (the runner both share: ctl_emu.h).
  *
  * Control lines (one a line; the reply is zero or more lines, then "ok" or
  * "error <reason>"):
@@ -42,14 +42,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
+
+#include "ctl_emu.h"
 
 /* A running emulator process (the caller's struct). */
 struct mmsc_emu {
-    pid_t pid;
-    int ctl;       /* control socket */
-    uint16_t port; /* where it listens on 127.0.0.1 */
-    char url[64];  /* http://127.0.0.1:PORT/mm7 */
+    struct ctl_emu run; /* the process and its control socket */
+    uint16_t port;      /* where it listens on 127.0.0.1 */
+    char url[64];       /* http://127.0.0.1:PORT/mm7 */
 };
 
 /* Binds 127.0.0.1 on any free port and forks the emulator.  GL_OK (port

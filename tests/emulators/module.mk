@@ -45,9 +45,11 @@ $(BUILD)/obj/tests/emulators/acq_emu_main.o: tests/emulators/acq_emu.c
 # notify
 # The SMSC emulator (smsc_emu.h): linked into test_notify, and the program
 # gl-smsc, whose object is smsc_emu.c compiled again with -DSMSC_EMU_MAIN.
-test_notify_EXTRA := tests/emulators/smsc_emu.c
+# Both link the runner it shares with the MMSC emulator (ctl_emu.h).
+CTL_EMU_SRCS := tests/emulators/ctl_emu.c
+test_notify_EXTRA := tests/emulators/smsc_emu.c $(CTL_EMU_SRCS)
 GL_PROGS += gl-smsc
-gl-smsc_SRCS := tests/emulators/smsc_emu_main.c
+gl-smsc_SRCS := tests/emulators/smsc_emu_main.c $(CTL_EMU_SRCS)
 $(BUILD)/obj/tests/emulators/smsc_emu_main.o: tests/emulators/smsc_emu.c \
                                               | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -57,9 +59,10 @@ $(BUILD)/obj/tests/emulators/smsc_emu_main.o: tests/emulators/smsc_emu.c \
 # mms
 # The MMSC emulator (mmsc_emu.h, MM7 over HTTP on libmicrohttpd): linked
 # into test_mms (host-server/module.mk), and the program gl-mmsc, whose
-# object is mmsc_emu.c compiled again with -DMMSC_EMU_MAIN.
+# object is mmsc_emu.c compiled again with -DMMSC_EMU_MAIN; both with the
+# runner ctl_emu.c.
 GL_PROGS += gl-mmsc
-gl-mmsc_SRCS := tests/emulators/mmsc_emu_main.c
+gl-mmsc_SRCS := tests/emulators/mmsc_emu_main.c $(CTL_EMU_SRCS)
 $(BUILD)/obj/tests/emulators/mmsc_emu_main.o: tests/emulators/mmsc_emu.c \
                                               | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -11,18 +11,15 @@
  */
 #include "smsc_emu.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,8 +78,7 @@ struct emu {
     unsigned next_id;
     unsigned binds, refused, submits, enquire_rx, enquire_resp_rx, sessions;
     iconv_t ucs2_to_utf8;
-    char ctl_buf[1024];
-    size_t ctl_len;
+    struct ctl_emu_lines ctl_lines;
 };
 
 static int64_t emu_now_ms(void)
@@ -476,26 +472,11 @@ static void conn_read(struct emu *e, struct emu_conn *c)
 /* ---- control ---------------------------------------------------------------
  */
 
-static void put_escaped(FILE *f, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == '\n') {
-            fputs("\\n", f);
-        } else if (*s == '\t') {
-            fputs("\\t", f);
-        } else if (*s == '\\') {
-            fputs("\\\\", f);
-        } else {
-            fputc(*s, f);
-        }
-    }
-}
-
 static void list_to(struct emu *e, FILE *f)
 {
     for (int i = 0; i < e->nmsgs; i++) {
         fprintf(f, "%s\t", e->msgs[i].to);
-        put_escaped(f, e->msgs[i].text);
+        ctl_emu_put_escaped(f, e->msgs[i].text);
         fputc('\n', f);
     }
 }
@@ -596,29 +577,16 @@ static void command(struct emu *e, char *line)
     free(reply);
 }
 
+static int ctl_line(void *arg, char *line)
+{
+    command(arg, line);
+    return 0;
+}
+
 static void ctl_read(struct emu *e)
 {
-    ssize_t r = read(e->ctl_in, e->ctl_buf + e->ctl_len,
-                     sizeof e->ctl_buf - 1 - e->ctl_len);
-    if (r <= 0) {
+    if (ctl_emu_lines_read(&e->ctl_lines, e->ctl_in, ctl_line, e) < 0) {
         e->quit = 1;
-        return;
-    }
-    e->ctl_len += (size_t)r;
-    e->ctl_buf[e->ctl_len] = '\0';
-    char *nl;
-    while ((nl = strchr(e->ctl_buf, '\n')) != NULL) {
-        char line[sizeof e->ctl_buf];
-        size_t n = (size_t)(nl - e->ctl_buf);
-        memcpy(line, e->ctl_buf, n);
-        line[n] = '\0';
-        memmove(e->ctl_buf, nl + 1, e->ctl_len - n - 1);
-        e->ctl_len -= n + 1;
-        e->ctl_buf[e->ctl_len] = '\0';
-        command(e, line);
-    }
-    if (e->ctl_len == sizeof e->ctl_buf - 1) {
-        e->ctl_len = 0; /* an endless line: forget it */
     }
 }
 
@@ -730,151 +698,32 @@ int smsc_emu_serve(int listen_fd, int ctl_in, int ctl_out,
     return 0;
 }
 
-int smsc_emu_listen(uint16_t port, uint16_t *bound)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    *bound = ntohs(a.sin_port);
-    return fd;
-}
-
 /* ---- the handle of a forked emulator ------------------------------------- */
+
+static int serve_forked(int listen_fd, int ctl, void *cfg)
+{
+    return smsc_emu_serve(listen_fd, ctl, ctl, cfg);
+}
 
 int smsc_emu_start(struct smsc_emu *e, const struct smsc_emu_config *cfg)
 {
-    int sv[2] = {-1, -1};
-    int lfd = smsc_emu_listen(0, &e->port);
-
-    e->pid = -1;
-    e->ctl = -1;
-    if (lfd < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        fprintf(stderr, "smsc-emu: cannot listen: %s\n", strerror(errno));
-        if (lfd >= 0) {
-            close(lfd);
-        }
-        return GL_EOS;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(lfd);
-        close(sv[0]);
-        close(sv[1]);
-        return GL_EOS;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        smsc_emu_serve(lfd, sv[1], sv[1], cfg);
-        _exit(0);
-    }
-    close(lfd);
-    close(sv[1]);
-    e->pid = pid;
-    e->ctl = sv[0];
-    return GL_OK;
+    return ctl_emu_start(&e->run, "smsc-emu", serve_forked, (void *)cfg,
+                         &e->port);
 }
 
 int smsc_emu_cmd(struct smsc_emu *e, const char *cmd, char *reply, size_t cap)
 {
-    char buf[8192];
-    size_t len = 0, out = 0, start = 0;
-    int rc = GL_OK, done = 0;
-
-    if (reply != NULL && cap > 0) {
-        reply[0] = '\0';
-    }
-    if (e->ctl < 0) {
-        return GL_ECLOSED;
-    }
-    char line[1024];
-    int ln = snprintf(line, sizeof line, "%s\n", cmd);
-    if (ln <= 0 || (size_t)ln >= sizeof line ||
-        send(e->ctl, line, (size_t)ln, MSG_NOSIGNAL) != ln) {
-        return GL_ECLOSED;
-    }
-    while (!done) {
-        ssize_t r = read(e->ctl, buf + len, sizeof buf - 1 - len);
-        if (r <= 0) {
-            return GL_ECLOSED;
-        }
-        len += (size_t)r;
-        buf[len] = '\0';
-        char *nl;
-        while (!done && (nl = strchr(buf + start, '\n')) != NULL) {
-            char *line = buf + start;
-            size_t n = (size_t)(nl - line) + 1;
-            int is_ok = n == 3 && strncmp(line, "ok", 2) == 0;
-            int is_err = strncmp(line, "error", 5) == 0;
-            if (is_ok || is_err) {
-                done = 1;
-                rc = is_err ? GL_EINVAL : rc;
-            }
-            if (!is_ok && reply != NULL) {
-                if (out + n < cap) {
-                    memcpy(reply + out, line, n);
-                    out += n;
-                    reply[out] = '\0';
-                } else {
-                    rc = rc == GL_OK ? GL_ENOSPC : rc;
-                }
-            }
-            start += n;
-        }
-        /* keep an unfinished line, drop the lines already taken */
-        memmove(buf, buf + start, len - start);
-        len -= start;
-        start = 0;
-        if (len == sizeof buf - 1) {
-            len = 0; /* a line longer than the buffer: dropped */
-            rc = rc == GL_OK ? GL_ENOSPC : rc;
-        }
-    }
-    return rc;
+    return ctl_emu_cmd(&e->run, cmd, reply, cap);
 }
 
 int smsc_emu_count(struct smsc_emu *e)
 {
-    char reply[32];
-    int rc = smsc_emu_cmd(e, "count", reply, sizeof reply);
-    return rc == GL_OK ? atoi(reply) : rc;
+    return ctl_emu_count(&e->run);
 }
 
 void smsc_emu_stop(struct smsc_emu *e)
 {
-    if (e->ctl >= 0) {
-        smsc_emu_cmd(e, "quit", NULL, 0);
-        close(e->ctl);
-        e->ctl = -1;
-    }
-    if (e->pid > 0) {
-        int status;
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
-                e->pid = -1;
-                return;
-            }
-            usleep(10000);
-        }
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, &status, 0);
-        e->pid = -1;
-    }
+    ctl_emu_stop(&e->run);
 }
 
 /* ---- gl-smsc ------------------------------------------------------------- */
@@ -900,13 +749,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    int lfd = smsc_emu_listen(port, &bound);
+    int lfd = ctl_emu_main_listen("gl-smsc", port, &bound);
     if (lfd < 0) {
-        fprintf(stderr, "gl-smsc: cannot listen on 127.0.0.1:%u: %s\n",
-                (unsigned)port, strerror(errno));
         return 1;
     }
-    signal(SIGPIPE, SIG_IGN);
     printf("smsc ready port %u\n", (unsigned)bound);
     fflush(stdout);
     return smsc_emu_serve(lfd, 0, 1, &cfg);

@@ -11,7 +11,8 @@
  * It runs in a process of its own (libsmpp34 keeps its error text in
  * process globals, so it must not share a process with a client on another
  * thread): smsc_emu_start forks it and keeps a control socket, gl-smsc runs
- * it with stdin/stdout as the control channel.
+ * it with stdin/stdout as the control channel (the runner it shares with
+ * the MMSC emulator: ctl_emu.h).
  *
  * Control lines (one command a line; the reply is zero or more lines, then
  * "ok" or "error <reason>"):
@@ -43,7 +44,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
+
+#include "ctl_emu.h"
 
 struct smsc_emu_config {
     const char *system_id; /* NULL: any */
@@ -52,9 +54,8 @@ struct smsc_emu_config {
 
 /* A running emulator process (the caller's struct). */
 struct smsc_emu {
-    pid_t pid;
-    int ctl;       /* control socket */
-    uint16_t port; /* where it listens on 127.0.0.1 */
+    struct ctl_emu run; /* the process and its control socket */
+    uint16_t port;      /* where it listens on 127.0.0.1 */
 };
 
 /* Binds 127.0.0.1:port (0: any free port) and forks the emulator.  Returns
@@ -79,9 +80,5 @@ void smsc_emu_stop(struct smsc_emu *e);
  * ctl_in; replies go to ctl_out.  Returns 0. */
 int smsc_emu_serve(int listen_fd, int ctl_in, int ctl_out,
                    const struct smsc_emu_config *cfg);
-
-/* Opens a listening TCP socket on 127.0.0.1:port; *bound gets the port.
- * Returns the fd or -1 (errno set). */
-int smsc_emu_listen(uint16_t port, uint16_t *bound);
 
 #endif /* SMSC_EMU_H */

@@ -9,6 +9,9 @@
 #                and terminal GLT00001 of M1; a config file $T/hostd.ini.
 # hostd_term TID [MERCHANT]   certificate + registry entry of a terminal
 # hostd_start / hostd_stop / hostd_kill   the server (port in $PORT)
+# log_port LOG [PID]   waits up to 10 s for a server's "listening on" line
+#                in LOG and prints its port; fails (sooner if PID ends) when
+#                none came
 # send TID [gl-load options] < messages   gl-load send
 # field NAME < answer   the value of "NAME=" in the first answer
 # issue PRODUCT [glctl options]   issues one voucher, prints its number
@@ -106,18 +109,22 @@ syslog = no
 EOF
 }
 
+log_port() { # LOG [PID]
+  local p=
+  for _ in $(seq 1 100); do
+    p=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$1" | tail -n 1)
+    [ -n "$p" ] && break
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$p" ] && echo "$p"
+}
+
 hostd_start() {
   : > "$T/hostd.log"
   "$B/gl-hostd" --config "$T/hostd.ini" 2>>"$T/hostd.log" &
   HPID=$!
-  PORT=
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/hostd.log" | tail -n 1)
-    [ -n "$PORT" ] && break
-    kill -0 "$HPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$PORT" ]
+  PORT=$(log_port "$T/hostd.log" "$HPID")
 }
 
 hostd_stop() {

@@ -121,12 +121,7 @@ hostd_start_slow_sync() {
     -e inject=fdatasync:delay_enter=$SDELAY \
     "$B/gl-hostd" --config "$T/hostd.ini" 2>>"$T/hostd.log" &
   SPID=$!
-  PORT=
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/hostd.log" | tail -n 1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-  done
+  PORT=$(log_port "$T/hostd.log")
   HPID=$(pgrep -P "$SPID" gl-hostd)
   [ -n "$PORT" ] && [ -n "$HPID" ]
 }

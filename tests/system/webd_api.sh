@@ -5,19 +5,7 @@
 # SMSC received.  Prints "N passed, N failed".
 #
 #   GL_BUILD=$PWD/build bash tests/system/webd_api.sh
-. "$(dirname "${BASH_SOURCE[0]}")/hostd_lib.bash"
-
-WPID=
-SPID=
-webd_cleanup() {
-  if [ -n "$WPID" ]; then kill -9 "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; fi
-  if [ -n "$SPID" ]; then
-    echo quit >&"${SMSC[1]}" 2>/dev/null
-    kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-  fi
-  cleanup
-}
-trap webd_cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/webd_lib.bash"
 
 ME=01012345678     # a member with two vouchers
 V1PHONE=01012345678
@@ -42,21 +30,8 @@ head -c 32 /dev/urandom > "$T/otp.key"
 cp etc/gl-webd-info.json "$T/info.json"
 
 # ---- the SMSC emulator ---------------------------------------------------
-coproc SMSC { "$B/gl-smsc" --system-id giftlink --password secret1; }
-SPID=$SMSC_PID
-read -r -t 10 line <&"${SMSC[0]}"
-SMSC_PORT=${line##* }
-eq "gl-smsc ready line" "smsc ready port" "${line% *}"
-smsc() { # command -> reply lines (without the closing ok)
-  echo "$1" >&"${SMSC[1]}"
-  local l
-  while read -r -t 10 l <&"${SMSC[0]}"; do
-    [ "$l" = ok ] && return 0
-    case $l in error*) echo "$l" >&2; return 1 ;; esac
-    echo "$l"
-  done
-  return 1
-}
+webd_smsc_start giftlink secret1
+eq "gl-smsc ready line" "smsc ready port" "${SMSC_READY% *}"
 
 cat > "$T/webd.ini" <<EOF
 [listen]
@@ -101,55 +76,13 @@ out=$("$B/gl-webd" --config "$T/bad2.ini" --check-config 2>&1); rc=$?
 eq "--check-config refuses a bad info file" 1 "$rc"
 
 # ---- start ---------------------------------------------------------------
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  kill -0 "$WPID" 2>/dev/null || break
-  sleep 0.1
-done
-check "gl-webd logs its port" test -n "$PORT"
-URL=http://127.0.0.1:$PORT
+check "gl-webd logs its port" webd_start "$T/webd.ini"
 
-# req METHOD PATH [curl args...] -> $ST (status), $BODY, $HDR (headers file)
-req() {
-  local m=$1 p=$2; shift 2
-  ST=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X "$m" "$@" "$URL$p")
-  BODY=$(cat "$T/body")
-  HDR=$T/hdr
-}
-post() { # PATH JSON [curl args...]
-  local p=$1 b=$2; shift 2
-  req POST "$p" -H 'Content-Type: application/json' --data-binary "$b" "$@"
-}
-jget() { # python expression over j -> stdout
-  python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$BODY"
-}
-header() { # NAME -> value of the last answer
-  sed -n "s/^$1: *//Ip" "$HDR" | tr -d '\r' | tail -n 1
-}
-is_json_error() { # description status error
-  eq "$1: status" "$2" "$ST"
-  eq "$1: error" "$3" "$(jget 'j["error"]' 2>/dev/null)"
-  eq "$1: has a detail" True "$(jget '"detail" in j and len(j["detail"]) > 0' 2>/dev/null)"
-  eq "$1: content type" "application/json" "$(header Content-Type)"
-}
 # The latest code the SMSC got for a phone (waits for it).
-sms_count() { smsc count; }
 code_for() { # PHONE COUNT_BEFORE
-  local n
-  for _ in $(seq 1 50); do
-    n=$(sms_count)
-    [ "$n" -gt "$2" ] && break
-    sleep 0.1
-  done
-  smsc "save $T/sms.txt" >/dev/null
-  grep "^$1	" "$T/sms.txt" | tail -n 1 | sed -n 's/.*인증번호 \([0-9]\{6\}\).*/\1/p'
+  sms_wait "$2"
+  sms_code "$1"
 }
-rows() { sqlite3 "$GL_DB" "$1"; }
 
 # ---- catalogue and info (no sign-in) ---------------------------------------
 req GET /v1/catalogue
@@ -378,8 +311,7 @@ check "the token never in the log" bash -c "! grep -qi '$TOKEN' '$T/webd.log'"
 check "no SMS text in the log" bash -c "! grep -q '인증번호' '$T/webd.log'"
 check "masked phones in the log" grep -q "010\*\*\*\*5678" "$T/webd.log"
 check "route templates in the log" grep -q "GET /v1/vouchers/{number} -> 404" "$T/webd.log"
-kill -TERM "$WPID"; wait "$WPID"; rc=$?
-WPID=
+webd_stop; rc=$?
 eq "SIGTERM: exit 0" 0 "$rc"
 check "SIGTERM: stopped line" grep -q "stopped" "$T/webd.log"
 
@@ -389,31 +321,13 @@ check "SIGTERM: stopped line" grep -q "stopped" "$T/webd.log"
 sed -e 's/^host = .*/host =/' -e 's/^port = [0-9]*$/port = 0/' \
     -e 's/^code_tries = 5/code_tries = 5\nmembers_only = yes/' \
     "$T/webd.ini" > "$T/webd2.ini"
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd2.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-URL=http://127.0.0.1:$PORT
+check "second run: gl-webd logs its port" webd_start "$T/webd2.ini"
 check "second run: no sender without an SMSC" grep -q "no SMSC configured" "$T/webd.log"
 post /v1/auth/code '{"phone":"01070000008"}'
 is_json_error "the address limit survives a restart" 429 rate_limited
 sed -i 's/^codes_per_ip = 12/codes_per_ip = 100/' "$T/webd2.ini"
-kill -TERM "$WPID"; wait "$WPID"
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd2.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-URL=http://127.0.0.1:$PORT
+webd_stop
+check "third run: gl-webd logs its port" webd_start "$T/webd2.ini"
 outbox() { rows "SELECT COUNT(*) FROM outbox"; }
 before=$(outbox)
 post /v1/auth/code '{"phone":"01066667777"}'
@@ -431,10 +345,8 @@ eq "no SMSC: the member's code waits queued in the outbox" queued \
   "$(rows "SELECT state FROM outbox WHERE phone='$V1PHONE' ORDER BY id DESC LIMIT 1")"
 sleep 0.5
 eq "no SMSC: nothing reached the SMSC" "$n4" "$(sms_count)"
-kill -TERM "$WPID"; wait "$WPID"; rc=$?
-WPID=
+webd_stop; rc=$?
 eq "second run: SIGTERM exit 0" 0 "$rc"
-ledger_ok() { G ledger check >/dev/null; }
 check "the ledger is clean" ledger_ok
 
 if [ "$fail" -gt 0 ]; then

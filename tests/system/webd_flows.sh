@@ -10,29 +10,7 @@
 # check` runs after each flow.  Prints "N passed, N failed".
 #
 #   GL_BUILD=$PWD/build bash tests/system/webd_flows.sh
-. "$(dirname "${BASH_SOURCE[0]}")/hostd_lib.bash"
-
-WPID=
-SPID=
-MPID=
-APID=
-flows_cleanup() {
-  if [ -n "$WPID" ]; then kill -9 "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; fi
-  if [ -n "$SPID" ]; then
-    echo quit >&"$SMSC_IN" 2>/dev/null
-    kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-  fi
-  if [ -n "$MPID" ]; then
-    echo quit >&"$MMSC_IN" 2>/dev/null
-    kill -9 "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null
-  fi
-  if [ -n "$APID" ]; then
-    echo quit >&"$ACQ_IN" 2>/dev/null
-    kill -9 "$APID" 2>/dev/null; wait "$APID" 2>/dev/null
-  fi
-  cleanup
-}
-trap flows_cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/webd_lib.bash"
 
 ME=01012345678     # a member
 OTHER=01087654321  # another member: the gifts' recipient
@@ -55,60 +33,13 @@ head -c 32 /dev/urandom > "$T/otp.key"
 mkdir -p "$T/content"
 
 # ---- emulators -------------------------------------------------------------
-# Each emulator reads its control lines from a FIFO and answers into
-# another (bash keeps only one coproc's descriptors reliably).
-emu_start() { # NAME command... -> ${NAME}_IN, ${NAME}_OUT (fds), pid in EPID
-  local name=$1; shift
-  mkfifo "$T/$name.in" "$T/$name.out"
-  "$@" < "$T/$name.in" > "$T/$name.out" &
-  EPID=$!
-  local fin fout
-  exec {fin}>"$T/$name.in" {fout}<"$T/$name.out"
-  printf -v "${name}_IN" %s "$fin"
-  printf -v "${name}_OUT" %s "$fout"
-}
-SMSC_IN= SMSC_OUT= MMSC_IN= MMSC_OUT= ACQ_IN= ACQ_OUT=
-emu_start SMSC "$B/gl-smsc" --system-id giftlink --password secret1
-SPID=$EPID
-read -r -t 10 line <&"$SMSC_OUT"
-SMSC_PORT=${line##* }
-emu_start MMSC "$B/gl-mmsc"
-MPID=$EPID
-read -r -t 10 line <&"$MMSC_OUT"
-MMSC_URL=${line##* url }
+webd_smsc_start giftlink secret1
+eq "gl-smsc ready line" "smsc ready port" "${SMSC_READY% *}"
+webd_mmsc_start
 check "gl-mmsc ready ($MMSC_URL)" grep -q '^http://127.0.0.1:[0-9]*/mm7$' <<<"$MMSC_URL"
-emu_start ACQ "$B/gl-acq" --plain
-APID=$EPID
-read -r -t 10 line <&"$ACQ_OUT"
-ACQ_PORT=${line##* }
+webd_acq_start
 check "gl-acq ready (port $ACQ_PORT)" test -n "$ACQ_PORT"
 
-smsc() { # command -> reply lines (without the closing ok)
-  echo "$1" >&"$SMSC_IN"
-  local l
-  while read -r -t 10 l <&"$SMSC_OUT"; do
-    [ "$l" = ok ] && return 0
-    case $l in error*) echo "$l" >&2; return 1 ;; esac
-    echo "$l"
-  done
-  return 1
-}
-mmsc() {
-  echo "$1" >&"$MMSC_IN"
-  local l
-  while read -r -t 10 l <&"$MMSC_OUT"; do
-    [ "$l" = ok ] && return 0
-    case $l in error*) echo "$l" >&2; return 1 ;; esac
-    echo "$l"
-  done
-  return 1
-}
-acq() { # one script line -> its reply
-  echo "$1" >&"$ACQ_IN"
-  local l=
-  read -r -t 10 l <&"$ACQ_OUT"
-  echo "$l"
-}
 charged() { acq "charged $1" | sed -n 's/^ok \([0-9-]*\).*/\1/p'; }
 
 cat > "$T/webd.ini" <<EOF
@@ -177,72 +108,7 @@ eq "only the key's hash is stored" 0 \
   "$(sqlite3 "$GL_DB" "SELECT COUNT(*) FROM online_key WHERE quote(online_key.secret_hash) LIKE '%${MKEY##*_}%'" 2>/dev/null || echo 0)"
 
 # ---- start -------------------------------------------------------------------
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  kill -0 "$WPID" 2>/dev/null || break
-  sleep 0.1
-done
-check "gl-webd logs its port" test -n "$PORT"
-URL=http://127.0.0.1:$PORT
-
-req() { # METHOD PATH [curl args...] -> $ST, $BODY, $HDR
-  local m=$1 p=$2; shift 2
-  ST=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X "$m" "$@" "$URL$p")
-  BODY=$(cat "$T/body")
-  HDR=$T/hdr
-}
-post() { # PATH JSON [curl args...]
-  local p=$1 b=$2; shift 2
-  req POST "$p" -H 'Content-Type: application/json' --data-binary "$b" "$@"
-}
-jget() { python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$BODY"; }
-header() { sed -n "s/^$1: *//Ip" "$HDR" | tr -d '\r' | tail -n 1; }
-is_json_error() { # description status error
-  eq "$1: status" "$2" "$ST"
-  eq "$1: error" "$3" "$(jget 'j["error"]' 2>/dev/null)"
-  eq "$1: has a detail" True "$(jget '"detail" in j and len(j["detail"]) > 0' 2>/dev/null)"
-}
-rows() { sqlite3 "$GL_DB" "$1"; }
-ledger_ok() { G ledger check >/dev/null; }
-sms_count() { smsc count; }
-sms_wait() { # COUNT_BEFORE [N]: waits until N (1) more SMS arrived
-  local want=$(( $1 + ${2:-1} ))
-  for _ in $(seq 1 80); do
-    [ "$(sms_count)" -ge "$want" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-sms_last() { # PHONE -> the last SMS text to it
-  smsc "save $T/sms.txt" >/dev/null
-  grep "^$1	" "$T/sms.txt" | tail -n 1 | cut -f2-
-}
-mms_wait() { # COUNT_BEFORE [N]
-  local want=$(( $1 + ${2:-1} ))
-  for _ in $(seq 1 80); do
-    [ "$(mmsc count)" -ge "$want" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-signin() { # PHONE -> token on stdout
-  local n; n=$(sms_count)
-  post /v1/auth/code "{\"phone\":\"$1\"}" >/dev/null
-  sms_wait "$n" || return 1
-  local code
-  code=$(sms_last "$1" | sed -n 's/.*인증번호 \([0-9]\{6\}\).*/\1/p')
-  post /v1/auth/session "{\"phone\":\"$1\",\"code\":\"$code\"}"
-  jget 'j["token"]'
-}
-basket() { # TOKEN -> sorted numbers
-  req GET /v1/vouchers -H "Authorization: Bearer $1"
-  jget '" ".join(sorted(v["number"] for v in j["vouchers"] if v["status"]=="active"))'
-}
+check "gl-webd logs its port" webd_start "$T/webd.ini"
 
 TOK=$(signin "$ME")
 check "signed in as the member" grep -qE '^[0-9A-Fa-f]{64}$' <<<"$TOK"
@@ -599,8 +465,7 @@ done
 check "claim tokens never in the log" bash -c "! grep -q '$TOKEN' '$T/webd.log'"
 check "the merchant key never in the log" bash -c "! grep -q '${MKEY##*_}' '$T/webd.log'"
 check "route templates in the log" grep -q "POST /v1/claims/{token}/accept -> 200" "$T/webd.log"
-kill -TERM "$WPID"; wait "$WPID"; rc=$?
-WPID=
+webd_stop; rc=$?
 eq "SIGTERM: exit 0" 0 "$rc"
 
 if [ "$fail" -gt 0 ]; then
