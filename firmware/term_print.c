@@ -14,6 +14,7 @@
 
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_text.h"
 
 /* Bytes of one printed line: 64 columns of Korean text are 96 bytes, and
  * labels and values are short. */
@@ -144,27 +145,9 @@ static void put_title(struct pr *p, const char *s)
 static const char *fmt_money(char *out, size_t cap, int64_t v,
                              enum term_lang lang)
 {
-    char rev[32];
-    size_t n = 0;
-    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char digits[40];
-    size_t k = 0;
-
-    do {
-        if (n > 0 && n % 4 == 3) {
-            rev[n++] = ',';
-        }
-        rev[n++] = (char)('0' + m % 10);
-        m /= 10;
-    } while (m != 0);
-    if (v < 0) {
-        digits[k++] = '-';
-    }
-    while (n > 0) {
-        digits[k++] = rev[--n];
-    }
-    digits[k] = '\0';
-    snprintf(out, cap, lang == TERM_LANG_EN ? "%s KRW" : "%s원", digits);
+    char digits[GL_KRW_MAX];
+    snprintf(out, cap, lang == TERM_LANG_EN ? "%s KRW" : "%s원",
+             gl_krw(digits, v));
     return out;
 }
 

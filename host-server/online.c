@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_text.h"
 #include "notify.h"
 #include "store.h"
 
@@ -1191,33 +1192,6 @@ int online_expiring(struct online *o, int64_t now, int days,
     return registry_voucher_list(o->reg, NULL, ol_expiring_cb, &e);
 }
 
-/* "YYYY-MM-DD" of t in Korea Standard Time. */
-static void ol_date(char out[16], int64_t t)
-{
-    time_t tt = (time_t)(t + 9 * 3600);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    snprintf(out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon % 12) + 1u, (unsigned)tm.tm_mday % 32u);
-}
-
-/* "12,345" */
-static void ol_krw(char out[32], int64_t v)
-{
-    char d[24];
-    int n = snprintf(d, sizeof d, "%" PRId64, v < 0 ? -v : v), o = 0;
-    if (v < 0) {
-        out[o++] = '-';
-    }
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0) {
-            out[o++] = ',';
-        }
-        out[o++] = d[i];
-    }
-    out[o] = '\0';
-}
-
 int online_extend(struct online *o, const char *voucher, int days,
                   struct online_extension *out)
 {
@@ -1275,7 +1249,7 @@ int online_extend(struct online *o, const char *voucher, int days,
         }
         if (rc == GL_OK && v.member_phone[0] != '\0') {
             char text[NOTIFY_TEXT_MAX], key[48], date[16];
-            ol_date(date, out->new_expires);
+            gl_kst_date(date, out->new_expires);
             snprintf(text, sizeof text,
                      "[giftlink] 상품권 %s 유효기간이 %s까지 %d일 "
                      "연장되었습니다.",
@@ -1413,7 +1387,7 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
     out->created = now;
     snprintf(out->bank, sizeof out->bank, "%s", bank);
     gl_mask_pan(out->account_masked, account, strlen(account));
-    ol_krw(amount, out->amount);
+    gl_krw(amount, out->amount);
     snprintf(text, sizeof text,
              "[giftlink] 상품권 %s 잔액 %s원 환급 신청 완료: %s 은행 계좌 %s로 "
              "입금됩니다.",
@@ -1500,8 +1474,8 @@ int online_notify_expiring(struct online *o, int64_t now, int days,
                                 STORE_I(now)),
                      &added);
         if (rc == GL_OK && added == 1) {
-            ol_date(date, e->expires);
-            ol_krw(amount, e->balance);
+            gl_kst_date(date, e->expires);
+            gl_krw(amount, e->balance);
             snprintf(text, sizeof text,
                      "[giftlink] 상품권 %s (잔액 %s원)의 유효기간이 %s에 "
                      "끝납니다. 앱에서 사용하거나 기간을 연장하세요.",

@@ -19,10 +19,10 @@
 #include "crypto.h"
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_text.h"
 #include "notify.h"
 #include "store.h"
 
-#define SP_KST (9 * 3600)
 #define SP_DAY 86400
 
 static const char sp_schema[] =
@@ -458,16 +458,6 @@ out:
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* "YYYY-MM" of t in Korea Standard Time. */
-static void sp_month(char out[8], int64_t t)
-{
-    time_t tt = (time_t)(t + SP_KST);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    snprintf(out, 8, "%04u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon % 12) + 1u);
-}
-
 static int sp_month_ok(const char *m)
 {
     if (m == NULL || strlen(m) != 7 || m[4] != '-') {
@@ -480,24 +470,6 @@ static int sp_month_ok(const char *m)
     }
     int mon = (m[5] - '0') * 10 + (m[6] - '0');
     return mon >= 1 && mon <= 12;
-}
-
-/* 30000 -> "30,000" */
-static void sp_krw(char out[32], int64_t v)
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%" PRId64, v < 0 ? -v : v);
-    size_t o = 0;
-    if (v < 0) {
-        out[o++] = '-';
-    }
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0) {
-            out[o++] = ',';
-        }
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
 }
 
 static int sp_key_ok(const char *k)
@@ -739,8 +711,8 @@ static int sp_issue(struct shop *s, int64_t pid, const struct shop_request *req,
     }
     /* The SMS: product, amounts and the numbers masked (the whole numbers
      * are in the customer's app). */
-    sp_krw(face, req->face);
-    sp_krw(total, req->face * req->count);
+    gl_krw(face, req->face);
+    gl_krw(total, req->face * req->count);
     o = (size_t)snprintf(text, sizeof text,
                          "[giftlink] 상품권 %d장 구매 완료: %s %s원권 x%d, "
                          "결제 %s원 (%s). 번호:",
@@ -793,7 +765,7 @@ static int sp_phone_bill(struct shop *s, const struct shop_request *req,
     char month[8], ref[SHOP_REF_MAX + 1], mp[GL_MASK_MAX];
     int rc;
 
-    sp_month(month, now);
+    gl_kst_month(month, now);
     rc = ledger_batch_begin(s->lg);
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err, "begin: %s (%.160s)",
@@ -824,8 +796,8 @@ static int sp_phone_bill(struct shop *s, const struct shop_request *req,
             return rc;
         }
         char l1[32], l2[32];
-        sp_krw(l1, limit - used);
-        sp_krw(l2, amount);
+        gl_krw(l1, limit - used);
+        gl_krw(l2, amount);
         snprintf(res->err, sizeof res->err,
                  "phone bill limit: %s KRW left this month (%s), %s KRW "
                  "asked",
@@ -1265,7 +1237,7 @@ int shop_billing_remaining(struct shop *s, const char *phone, const char *month,
     int64_t lim = 0, used = 0;
     int rc;
     if (month == NULL) {
-        sp_month(m, ledger_now(s->lg));
+        gl_kst_month(m, ledger_now(s->lg));
         month = m;
     }
     if (phone == NULL || !sp_month_ok(month)) {
@@ -1612,7 +1584,7 @@ int shop_refund(struct shop *s, int64_t id, const char *phone,
     if (rc != GL_OK) {
         goto rollback;
     }
-    sp_month(month, now);
+    gl_kst_month(month, now);
     rc = sp_exec(s, SHOP_Q_REFUND_INSERT,
                  STORE_ARGS(STORE_I(id), STORE_T(r.phone), STORE_T(r.method),
                             STORE_I(r.amount), STORE_T(month), STORE_I(now)),
@@ -1632,7 +1604,7 @@ int shop_refund(struct shop *s, int64_t id, const char *phone,
     if (rc != GL_OK) {
         goto storage;
     }
-    sp_krw(total, r.amount);
+    gl_krw(total, r.amount);
     snprintf(text, sizeof text,
              "[giftlink] 구매 취소: 상품권 %d장, %s원 환불 (%s). "
              "취소된 상품권은 사용할 수 없습니다.",

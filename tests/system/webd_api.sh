@@ -26,22 +26,13 @@ V1=$(issue PART --face 50000 --member "$ME")
 V2=$(issue BOOK --face 5000 --member "$ME")
 VO=$(issue CULT --face 5000 --member "$OTHER")
 check "three vouchers issued" test -n "$V1" -a -n "$V2" -a -n "$VO"
-head -c 32 /dev/urandom > "$T/otp.key"
 cp etc/gl-webd-info.json "$T/info.json"
 
 # ---- the SMSC emulator ---------------------------------------------------
 webd_smsc_start giftlink secret1
 eq "gl-smsc ready line" "smsc ready port" "${SMSC_READY% *}"
 
-cat > "$T/webd.ini" <<EOF
-[listen]
-address = 127.0.0.1
-port = 0
-max_body = 1024
-[db]
-path = $GL_DB
-[keys]
-otp_key_file = $T/otp.key
+webd_ini "$T/webd.ini" 1024 <<EOF
 [otp]
 code_ttl = 300
 code_tries = 5
@@ -51,11 +42,6 @@ ttl = 900
 window = 3600
 codes_per_phone = 3
 codes_per_ip = 12
-[smsc]
-host = 127.0.0.1
-port = $SMSC_PORT
-system_id = giftlink
-password = secret1
 [info]
 file = $T/info.json
 [log]

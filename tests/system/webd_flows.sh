@@ -29,7 +29,6 @@ G product add --id BOOK --issuer KYOBO --brand "Kyobo Books" --type books \
 G member add --phone "$ME" >/dev/null
 G member add --phone "$OTHER" >/dev/null
 check "members provisioned" test "$(G member list | grep -c '010')" -ge 2
-head -c 32 /dev/urandom > "$T/otp.key"
 mkdir -p "$T/content"
 
 # ---- emulators -------------------------------------------------------------
@@ -42,23 +41,10 @@ check "gl-acq ready (port $ACQ_PORT)" test -n "$ACQ_PORT"
 
 charged() { acq "charged $1" | sed -n 's/^ok \([0-9-]*\).*/\1/p'; }
 
-cat > "$T/webd.ini" <<EOF
-[listen]
-address = 127.0.0.1
-port = 0
-max_body = 2048
-[db]
-path = $GL_DB
-[keys]
-otp_key_file = $T/otp.key
+webd_ini "$T/webd.ini" <<EOF
 [limits]
 codes_per_phone = 20
 codes_per_ip = 100
-[smsc]
-host = 127.0.0.1
-port = $SMSC_PORT
-system_id = giftlink
-password = secret1
 [mmsc]
 url = $MMSC_URL
 [acquirer]

@@ -31,6 +31,10 @@
 # mms_wait N [K]      webd_emu_wait MMSC N [K]
 #
 # gl-webd and its API:
+# webd_ini FILE [MAX_BODY] < more   a gl-webd configuration: [listen] on
+#                     127.0.0.1 port 0 (max_body, 2048), [db] $GL_DB, [keys]
+#                     $T/otp.key (made when missing), [smsc] when gl-smsc
+#                     runs (SMSC_PORT); then stdin, the test's own sections
 # webd_start CONFIG [LOG]  gl-webd, its log in LOG ($T/webd.log, emptied);
 #                     sets WPID, WEBD_PORT, URL; fails if no port was logged
 #                     (needs hostd_lib.bash's log_port: not in the demo)
@@ -135,6 +139,17 @@ sms_code() { # PHONE
 }
 
 # ---- gl-webd -----------------------------------------------------------------
+webd_ini() {
+  [ -s "$T/otp.key" ] || head -c 32 /dev/urandom > "$T/otp.key"
+  {
+    printf '[listen]\naddress = 127.0.0.1\nport = 0\nmax_body = %s\n' "${2:-2048}"
+    printf '[db]\npath = %s\n[keys]\notp_key_file = %s\n' "$GL_DB" "$T/otp.key"
+    if [ -n "${SMSC_PORT:-}" ]; then
+      printf '[smsc]\nhost = 127.0.0.1\nport = %s\nsystem_id = giftlink\npassword = secret1\n' "$SMSC_PORT"
+    fi
+    cat
+  } > "$1"
+}
 webd_start() { # CONFIG [LOG]
   local log=${2:-$T/webd.log}
   : > "$log"

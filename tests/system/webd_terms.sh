@@ -10,22 +10,7 @@
 # flow; bad input on every new endpoint.  Prints "N passed, N failed".
 #
 #   GL_BUILD=$PWD/build bash tests/system/webd_terms.sh
-. "$(dirname "${BASH_SOURCE[0]}")/hostd_lib.bash"
-
-WPID= SPID= APID=
-terms_cleanup() {
-  if [ -n "$WPID" ]; then kill -9 "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; fi
-  if [ -n "$SPID" ]; then
-    echo quit >&"$SMSC_IN" 2>/dev/null
-    kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-  fi
-  if [ -n "$APID" ]; then
-    echo quit >&"$ACQ_IN" 2>/dev/null
-    kill -9 "$APID" 2>/dev/null; wait "$APID" 2>/dev/null
-  fi
-  cleanup
-}
-trap terms_cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/webd_lib.bash"
 
 ME=01012345678
 OTHER=01087654321
@@ -41,59 +26,16 @@ G product add --id SHORT --issuer KYOBO --brand "Kyobo Books" --type books \
   --prefix 627403 --face 10000 --validity-days 20 --partial --group g1 >/dev/null
 G member add --phone "$ME" >/dev/null
 G member add --phone "$OTHER" >/dev/null
-head -c 32 /dev/urandom > "$T/otp.key"
 
-# ---- emulators (control lines over FIFOs) ------------------------------------
-emu_start() { # NAME command... -> ${NAME}_IN, ${NAME}_OUT (fds), pid in EPID
-  local name=$1; shift
-  mkfifo "$T/$name.in" "$T/$name.out"
-  "$@" < "$T/$name.in" > "$T/$name.out" &
-  EPID=$!
-  local fin fout
-  exec {fin}>"$T/$name.in" {fout}<"$T/$name.out"
-  printf -v "${name}_IN" %s "$fin"
-  printf -v "${name}_OUT" %s "$fout"
-}
-SMSC_IN= SMSC_OUT= ACQ_IN= ACQ_OUT=
-emu_start SMSC "$B/gl-smsc" --system-id giftlink --password secret1
-SPID=$EPID
-read -r -t 10 line <&"$SMSC_OUT"
-SMSC_PORT=${line##* }
-emu_start ACQ "$B/gl-acq" --plain
-APID=$EPID
-read -r -t 10 line <&"$ACQ_OUT"
-ACQ_PORT=${line##* }
+webd_smsc_start
+webd_acq_start
 check "gl-acq ready (port $ACQ_PORT)" test -n "$ACQ_PORT"
-smsc() {
-  echo "$1" >&"$SMSC_IN"
-  local l
-  while read -r -t 10 l <&"$SMSC_OUT"; do
-    [ "$l" = ok ] && return 0
-    case $l in error*) echo "$l" >&2; return 1 ;; esac
-    echo "$l"
-  done
-  return 1
-}
-acq() { echo "$1" >&"$ACQ_IN"; local l=; read -r -t 10 l <&"$ACQ_OUT"; echo "$l"; }
 charged() { acq "charged $1" | sed -n 's/^ok \([0-9-]*\).*/\1/p'; }
 
-cat > "$T/webd.ini" <<EOF
-[listen]
-address = 127.0.0.1
-port = 0
-max_body = 2048
-[db]
-path = $GL_DB
-[keys]
-otp_key_file = $T/otp.key
+webd_ini "$T/webd.ini" <<EOF
 [limits]
 codes_per_phone = 20
 codes_per_ip = 100
-[smsc]
-host = 127.0.0.1
-port = $SMSC_PORT
-system_id = giftlink
-password = secret1
 [acquirer]
 host = 127.0.0.1
 port = $ACQ_PORT
@@ -114,37 +56,8 @@ eq "--check-config with [jobs] notice_days and notice_period" "config ok" \
   "$("$B/gl-webd" --config "$T/webd.ini" --check-config 2>&1)"
 MKEY=$("$B/gl-webd" --config "$T/webd.ini" --make-merchant-key M1)
 
-: > "$T/webd.log"
-"$B/gl-webd" --config "$T/webd.ini" 2>>"$T/webd.log" &
-WPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\) .*/\1/p' "$T/webd.log" | tail -n 1)
-  [ -n "$PORT" ] && break
-  kill -0 "$WPID" 2>/dev/null || break
-  sleep 0.1
-done
-check "gl-webd logs its port" test -n "$PORT"
-URL=http://127.0.0.1:$PORT
+check "gl-webd starts and logs its port" webd_start "$T/webd.ini"
 
-req() { # METHOD PATH [curl args...] -> $ST, $BODY, $HDR
-  local m=$1 p=$2; shift 2
-  ST=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X "$m" "$@" "$URL$p")
-  BODY=$(cat "$T/body")
-  HDR=$T/hdr
-}
-post() { local p=$1 b=$2; shift 2
-  req POST "$p" -H 'Content-Type: application/json' --data-binary "$b" "$@"; }
-jget() { python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$BODY"; }
-header() { sed -n "s/^$1: *//Ip" "$HDR" | tr -d '\r' | tail -n 1; }
-is_json_error() { # description status error
-  eq "$1: status" "$2" "$ST"
-  eq "$1: error" "$3" "$(jget 'j["error"]' 2>/dev/null)"
-  eq "$1: has a detail" True "$(jget '"detail" in j and len(j["detail"]) > 0' 2>/dev/null)"
-}
-rows() { sqlite3 "$GL_DB" "$1"; }
-ledger_ok() { G ledger check >/dev/null; }
-sms_count() { smsc count; }
 sms_wait_text() { # PHONE PATTERN: waits until an SMS to PHONE matches
   for _ in $(seq 1 100); do
     smsc "save $T/sms.txt" >/dev/null
@@ -156,16 +69,6 @@ sms_wait_text() { # PHONE PATTERN: waits until an SMS to PHONE matches
 sms_matching() { # PHONE PATTERN -> how many SMS to PHONE match
   smsc "save $T/sms.txt" >/dev/null
   grep "^$1	" "$T/sms.txt" | grep -c "$2"
-}
-signin() { # PHONE -> token
-  local n; n=$(sms_count)
-  post /v1/auth/code "{\"phone\":\"$1\"}" >/dev/null
-  for _ in $(seq 1 80); do [ "$(sms_count)" -gt "$n" ] && break; sleep 0.1; done
-  smsc "save $T/sms.txt" >/dev/null
-  local code
-  code=$(grep "^$1	" "$T/sms.txt" | tail -n 1 | sed -n 's/.*인증번호 \([0-9]\{6\}\).*/\1/p')
-  post /v1/auth/session "{\"phone\":\"$1\",\"code\":\"$code\"}"
-  jget 'j["token"]'
 }
 TOK=$(signin "$ME")
 check "signed in as the member" grep -qE '^[0-9A-Fa-f]{64}$' <<<"$TOK"
@@ -334,8 +237,7 @@ for v in $V1 $VK $VS; do
   check "voucher number never in the log" bash -c "! grep -q '$v' '$T/webd.log'"
 done
 check "the bank account never in the log" bash -c "! grep -q 12345678901234 '$T/webd.log'"
-kill -TERM "$WPID"; wait "$WPID"; rc=$?
-WPID=
+webd_stop; rc=$?
 eq "SIGTERM: exit 0" 0 "$rc"
 if [ "$fail" -gt 0 ]; then
   echo "--- gl-webd log (tail)"; tail -n 60 "$T/webd.log"

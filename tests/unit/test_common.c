@@ -1,6 +1,7 @@
 /*
  * test_common.c - the error list, masking and configuration of lib/common.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "../gl_test.h"
 #include "gl_config.h"
 #include "gl_err.h"
+#include "gl_text.h"
 #include "gl_log.h"
 
 GL_TEST(errors_have_text_and_names)
@@ -147,6 +149,24 @@ GL_TEST(config_errors_name_line_and_key)
     GL_CHECK_STR("term.ini:1: syntax error", err);
 }
 
+GL_TEST(krw_and_kst_dates)
+{
+    char b[GL_KRW_MAX], d[11], m[8];
+    GL_CHECK_STR("0", gl_krw(b, 0));
+    GL_CHECK_STR("999", gl_krw(b, 999));
+    GL_CHECK_STR("1,000", gl_krw(b, 1000));
+    GL_CHECK_STR("30,000", gl_krw(b, 30000));
+    GL_CHECK_STR("-1,500", gl_krw(b, -1500));
+    GL_CHECK_STR("123,456,789", gl_krw(b, 123456789));
+    GL_CHECK_STR("9,223,372,036,854,775,807", gl_krw(b, INT64_MAX));
+    GL_CHECK_STR("-9,223,372,036,854,775,808", gl_krw(b, INT64_MIN));
+    /* 2023-11-30 15:00 UTC is 2023-12-01 00:00 in Seoul. */
+    GL_CHECK_STR("2023-12-01", gl_kst_date(d, 1701356400));
+    GL_CHECK_STR("2023-12", gl_kst_month(m, 1701356400));
+    GL_CHECK_STR("2023-11-30", gl_kst_date(d, 1701356399));
+    GL_CHECK_STR("2023-11", gl_kst_month(m, 1701356399));
+}
+
 int main(void)
 {
     GL_RUN(errors_have_text_and_names);
@@ -156,5 +176,6 @@ int main(void)
     GL_RUN(log_masks_numbers_it_is_given);
     GL_RUN(config_loads_typed_values);
     GL_RUN(config_errors_name_line_and_key);
+    GL_RUN(krw_and_kst_dates);
     return GL_TEST_END();
 }

@@ -79,17 +79,25 @@ static void add_product(const char *id, const char *prefix, int partial_ok,
     GL_CHECK_INT(GL_OK, registry_product_add(&reg, &p));
 }
 
-/* Issues a voucher of product and face (pin may be NULL); number into out. */
-static void issue(const char *product, int64_t face, const char *pin,
-                  char out[VOUCHER_NUM_LEN + 1])
+/* Issues a voucher of product and face (pin and member may be NULL);
+ * number into out. */
+static void issue_for(const char *product, int64_t face, const char *pin,
+                      const char *member, char out[VOUCHER_NUM_LEN + 1])
 {
     struct registry_issue req = {.product = product,
                                  .face = face,
                                  .channel = LEDGER_CH_CARD,
-                                 .pin = pin};
+                                 .pin = pin,
+                                 .member = member};
     struct registry_voucher v;
     GL_CHECK_INT(GL_OK, registry_voucher_issue(&reg, &req, &v));
     snprintf(out, VOUCHER_NUM_LEN + 1, "%s", v.number);
+}
+
+static void issue(const char *product, int64_t face, const char *pin,
+                  char out[VOUCHER_NUM_LEN + 1])
+{
+    issue_for(product, face, pin, NULL, out);
 }
 
 static struct registry_voucher voucher(const char *number)
@@ -848,25 +856,13 @@ static void sql_text(const char *sql, char *out, size_t cap)
     sqlite3_finalize(q);
 }
 
-static void issue_to(const char *product, int64_t face, const char *phone,
-                     char out[VOUCHER_NUM_LEN + 1])
-{
-    struct registry_issue req = {.product = product,
-                                 .face = face,
-                                 .channel = LEDGER_CH_CARD,
-                                 .member = phone};
-    struct registry_voucher v;
-    GL_CHECK_INT(GL_OK, registry_voucher_issue(&reg, &req, &v));
-    snprintf(out, VOUCHER_NUM_LEN + 1, "%s", v.number);
-}
-
 GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
 {
     char a[VOUCHER_NUM_LEN + 1], b[VOUCHER_NUM_LEN + 1], q[256], text[512];
     struct online_payout p, again;
     int64_t cash = 0, xfers, payouts;
 
-    issue_to("DEPT", 10000, OWNER, a);
+    issue_for("DEPT", 10000, NULL, OWNER, a);
     spend(a, 8000);
     /* Bad input and someone else's voucher change nothing. */
     GL_CHECK_INT(GL_EINVAL,
@@ -927,7 +923,7 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
     GL_CHECK_INT(xfers + 1, sql_int("SELECT COUNT(*) FROM transfer"));
 
     /* Too little used: refused, nothing written. */
-    issue_to("DEPT", 50000, OWNER, b);
+    issue_for("DEPT", 50000, NULL, OWNER, b);
     spend(b, 10000);
     GL_CHECK_INT(GL_OK,
                  online_cashout(&on, b, OWNER, "088", "1234567890", &p));
@@ -976,7 +972,7 @@ GL_TEST(expiry_notices_once_per_voucher_and_date)
     int queued = -1;
     struct registry_voucher v;
 
-    issue_to("SHORT", 10000, OWNER, a);
+    issue_for("SHORT", 10000, NULL, OWNER, a);
     issue("SHORT", 10000, NULL, bearer); /* nobody to tell */
     v = voucher(a);
     GL_CHECK_INT(GL_OK, online_notify_expiring(&on, fake_now, 30, &queued));
