@@ -1,3 +1,5 @@
-# lib/common: errors, logging with masking, configuration.
-GL_LIB_SRCS += lib/common/gl_err.c lib/common/gl_log.c lib/common/gl_config.c
+# lib/common: errors, logging with masking, configuration, SQLite
+# statements (gl_sql: the one translation of SQLite codes).
+GL_LIB_SRCS += lib/common/gl_err.c lib/common/gl_log.c lib/common/gl_config.c \
+               lib/common/gl_sql.c
 GL_INCLUDES += -Ilib/common
