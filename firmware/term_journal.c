@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "gl_err.h"
+#include "gl_sql.h"
 #include "term_journal.h"
 
 enum col_type { C_TEXT, C_INT, C_I64, C_I64NULL };
@@ -66,42 +67,25 @@ static const char *const MIGRATIONS[] = {
 };
 #define NMIGRATIONS (int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
-static int db_err(sqlite3 *db, int src)
+/* SQLite's code -> gl_err (gl_sql_rc), but ENOSPC during a write surfaces
+ * as an I/O error: GL_DB_FULL too. */
+static int db_err(int src)
 {
-    (void)db;
-    switch (src & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return GL_OK;
-    case SQLITE_FULL:
+    if (src == SQLITE_IOERR_WRITE || src == SQLITE_IOERR_FSYNC) {
         return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_IOERR:
-        /* ENOSPC during a write surfaces as an I/O error */
-        return (src == SQLITE_IOERR_WRITE || src == SQLITE_IOERR_FSYNC)
-                   ? GL_DB_FULL
-                   : GL_DB;
-    default:
-        return GL_DB;
     }
+    return gl_sql_rc(src);
 }
 
 static int exec(struct term_journal *j, const char *sql)
 {
-    return db_err(j->db, sqlite3_exec(j->db, sql, NULL, NULL, NULL));
+    return db_err(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
 }
 
 static int prep(struct term_journal *j, sqlite3_stmt **st, const char *sql)
 {
-    return db_err(j->db, sqlite3_prepare_v3(j->db, sql, -1,
-                                            SQLITE_PREPARE_PERSISTENT, st,
-                                            NULL));
+    return db_err(sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                     st, NULL));
 }
 
 static int migrate(struct term_journal *j, char *err, size_t errlen)
@@ -250,10 +234,10 @@ void tj_rollback(struct term_journal *j)
     }
 }
 
-static int step_done(struct term_journal *j, sqlite3_stmt *st)
+static int step_done(sqlite3_stmt *st)
 {
     int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? GL_OK : db_err(j->db, src);
+    int rc = src == SQLITE_DONE ? GL_OK : db_err(src);
     if (src == SQLITE_ROW) {
         rc = GL_DB;
     }
@@ -272,7 +256,7 @@ int tj_meta_int(struct term_journal *j, const char *k, int64_t *v)
         *v = sqlite3_column_int64(st, 0);
         rc = GL_OK;
     } else if (src != SQLITE_DONE) {
-        rc = db_err(j->db, src);
+        rc = db_err(src);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -281,10 +265,8 @@ int tj_meta_int(struct term_journal *j, const char *k, int64_t *v)
 
 int tj_meta_set_int(struct term_journal *j, const char *k, int64_t v)
 {
-    sqlite3_stmt *st = j->st_meta_set;
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, v);
-    return step_done(j, st);
+    gl_sql_bind(j->st_meta_set, STORE_ARGS(STORE_T(k), STORE_I(v)));
+    return step_done(j->st_meta_set);
 }
 
 int tj_meta_blob(struct term_journal *j, const char *k, void *buf, size_t cap,
@@ -307,7 +289,7 @@ int tj_meta_blob(struct term_journal *j, const char *k, void *buf, size_t cap,
             rc = GL_OK;
         }
     } else if (src != SQLITE_DONE) {
-        rc = db_err(j->db, src);
+        rc = db_err(src);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -317,10 +299,8 @@ int tj_meta_blob(struct term_journal *j, const char *k, void *buf, size_t cap,
 int tj_meta_set_blob(struct term_journal *j, const char *k, const void *v,
                      size_t len)
 {
-    sqlite3_stmt *st = j->st_meta_set;
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_STATIC);
-    return step_done(j, st);
+    gl_sql_bind(j->st_meta_set, STORE_ARGS(STORE_T(k), STORE_B(v, len)));
+    return step_done(j->st_meta_set);
 }
 
 static void bind_row(sqlite3_stmt *st, const struct term_txn *t)
@@ -359,11 +339,9 @@ static void get_row(sqlite3_stmt *st, struct term_txn *t)
         const struct col *c = &COLS[i];
         int k = (int)i + 1;
         switch (c->type) {
-        case C_TEXT: {
-            const unsigned char *s = sqlite3_column_text(st, k);
-            snprintf(base + c->off, c->size, "%s", s ? (const char *)s : "");
+        case C_TEXT:
+            gl_sql_copy_text(base + c->off, c->size, st, k);
             break;
-        }
         case C_INT:
             *(int *)(void *)(base + c->off) = sqlite3_column_int(st, k);
             break;
@@ -377,7 +355,7 @@ static void get_row(sqlite3_stmt *st, struct term_txn *t)
 int tj_txn_insert(struct term_journal *j, struct term_txn *t)
 {
     bind_row(j->st_ins, t);
-    int rc = step_done(j, j->st_ins);
+    int rc = step_done(j->st_ins);
     if (rc == GL_OK) {
         t->id = sqlite3_last_insert_rowid(j->db);
     }
@@ -388,7 +366,7 @@ int tj_txn_update(struct term_journal *j, const struct term_txn *t)
 {
     bind_row(j->st_upd, t);
     sqlite3_bind_int64(j->st_upd, (int)NCOLS + 1, t->id);
-    int rc = step_done(j, j->st_upd);
+    int rc = step_done(j->st_upd);
     if (rc == GL_OK && sqlite3_changes(j->db) != 1) {
         rc = GL_ENOTFOUND;
     }
@@ -433,7 +411,7 @@ static int select_one(struct term_journal *j, int slot, const char *where,
         get_row(st, t);
         rc = GL_OK;
     } else if (src != SQLITE_DONE) {
-        rc = db_err(j->db, src);
+        rc = db_err(src);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -474,13 +452,13 @@ int tj_count_state(struct term_journal *j, const char *state, int64_t *n)
     int src = sqlite3_prepare_v2(j->db, "SELECT count(*) FROM txn WHERE state=?",
                                  -1, &st, NULL);
     if (src != SQLITE_OK) {
-        return db_err(j->db, src);
+        return db_err(src);
     }
     sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     src = sqlite3_step(st);
     *n = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
-    return src == SQLITE_ROW ? GL_OK : db_err(j->db, src);
+    return src == SQLITE_ROW ? GL_OK : db_err(src);
 }
 
 int tj_totals(struct term_journal *j, int bn, struct term_totals *tot)
@@ -504,7 +482,7 @@ int tj_totals(struct term_journal *j, int bn, struct term_totals *tot)
     memset(tot, 0, sizeof *tot);
     int src = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
     if (src != SQLITE_OK) {
-        return db_err(j->db, src);
+        return db_err(src);
     }
     sqlite3_bind_int(st, 1, bn);
     src = sqlite3_step(st);
@@ -520,7 +498,7 @@ int tj_totals(struct term_journal *j, int bn, struct term_totals *tot)
     }
     sqlite3_finalize(st);
     if (src != SQLITE_ROW) {
-        return db_err(j->db, src);
+        return db_err(src);
     }
     if (sqlite3_prepare_v2(j->db,
                            "SELECT count(*) FROM txn WHERE batch=? AND"
@@ -553,7 +531,7 @@ int tj_each_counted(struct term_journal *j, int bn,
     snprintf(sql + n, sizeof sql - n, " FROM counted WHERE batch=? ORDER BY id");
     src = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
     if (src != SQLITE_OK) {
-        return db_err(j->db, src);
+        return db_err(src);
     }
     sqlite3_bind_int(st, 1, bn);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -564,7 +542,7 @@ int tj_each_counted(struct term_journal *j, int bn,
         }
     }
     if (rc == GL_OK && src != SQLITE_DONE) {
-        rc = db_err(j->db, src);
+        rc = db_err(src);
     }
     sqlite3_finalize(st);
     return rc;

@@ -132,6 +132,8 @@ static const char *const gf_sql[GIFT_Q__COUNT] = {
                             " WHERE ?1 = 0 OR kind = ?1 ORDER BY kind, id",
 };
 
+_Static_assert(GIFT_Q__COUNT <= GL_SQL_STMT_MAX, "room for gift's statements");
+
 /* A stored gift row. */
 struct gf_row {
     int64_t id;
@@ -210,120 +212,26 @@ int gift_content_kind_parse(const char *name)
 
 const char *gift_errmsg(const struct gift *g)
 {
-    return g->errmsg;
+    return g->sql.errmsg;
 }
 
 /* ---- statements -----------------------------------------------------------
  */
 
-static sqlite3 *gf_db(const struct gift *g)
-{
-    return (sqlite3 *)g->db;
-}
-
-/* SQLite's code -> gl_err, keeping SQLite's text. */
-static int gf_err(struct gift *g, int src)
-{
-    snprintf(g->errmsg, sizeof g->errmsg, "%s", sqlite3_errmsg(gf_db(g)));
-    switch (src & 0xff) {
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_CONSTRAINT:
-        if (src == SQLITE_CONSTRAINT_UNIQUE ||
-            src == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            return GL_EEXIST;
-        }
-        return GL_DB;
-    default:
-        return GL_DB;
-    }
-}
-
-/* Statement q, reset, with the arguments bound (borrowed until reset). */
-static sqlite3_stmt *gf_stmt(struct gift *g, int q, const struct store_val *a,
-                             size_t n)
-{
-    sqlite3_stmt *st = g->q[q];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    for (size_t i = 0; i < n; i++) {
-        int col = (int)i + 1;
-        switch (a[i].type) {
-        case STORE_INT:
-            sqlite3_bind_int64(st, col, a[i].i);
-            break;
-        case STORE_TEXT:
-            sqlite3_bind_text(st, col, a[i].p, -1, SQLITE_STATIC);
-            break;
-        case STORE_BLOB:
-            sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n, SQLITE_STATIC);
-            break;
-        case STORE_NULL:
-            sqlite3_bind_null(st, col);
-            break;
-        }
-    }
-    return st;
-}
-
-/* Runs q (no rows).  *changes (may be NULL) gets the rows written. */
-static int gf_exec(struct gift *g, int q, const struct store_val *a, size_t n,
-                   int64_t *changes)
-{
-    sqlite3_stmt *st = gf_stmt(g, q, a, n);
-    int src = sqlite3_step(st);
-    int rc = GL_OK;
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
-    } else if (changes != NULL) {
-        *changes = sqlite3_changes64(gf_db(g));
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-static int gf_get_int(struct gift *g, int q, const struct store_val *a,
-                      size_t n, int64_t *out)
-{
-    sqlite3_stmt *st = gf_stmt(g, q, a, n);
-    int src = sqlite3_step(st);
-    int rc = GL_OK;
-    if (src == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-    } else if (src == SQLITE_DONE) {
-        rc = GL_ENOTFOUND;
-    } else {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-static void gf_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
-}
-
 /* The gift by q (BY_KEY, BY_TOKEN, BY_ID) with argument a. */
 static int gf_load(struct gift *g, int q, struct store_val a, struct gf_row *r)
 {
-    sqlite3_stmt *st = gf_stmt(g, q, &a, 1);
+    sqlite3_stmt *st = gl_sql_stmt(&g->sql, q, &a, 1);
     int src = sqlite3_step(st);
     int rc = GL_OK;
     memset(r, 0, sizeof *r);
     if (src == SQLITE_ROW) {
         r->id = sqlite3_column_int64(st, 0);
-        gf_copy(r->key, sizeof r->key, sqlite3_column_text(st, 1));
-        gf_copy(r->req_hash, sizeof r->req_hash, sqlite3_column_text(st, 2));
-        gf_copy(r->giver, sizeof r->giver, sqlite3_column_text(st, 3));
-        gf_copy(r->recipient, sizeof r->recipient, sqlite3_column_text(st, 4));
-        gf_copy(r->message, sizeof r->message, sqlite3_column_text(st, 5));
+        gl_sql_copy_text(r->key, sizeof r->key, st, 1);
+        gl_sql_copy_text(r->req_hash, sizeof r->req_hash, st, 2);
+        gl_sql_copy_text(r->giver, sizeof r->giver, st, 3);
+        gl_sql_copy_text(r->recipient, sizeof r->recipient, st, 4);
+        gl_sql_copy_text(r->message, sizeof r->message, st, 5);
         r->state = gf_state_parse((const char *)sqlite3_column_text(st, 6));
         r->total = sqlite3_column_int64(st, 7);
         r->joined = sqlite3_column_int(st, 8);
@@ -333,7 +241,7 @@ static int gf_load(struct gift *g, int q, struct store_val a, struct gf_row *r)
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -343,20 +251,21 @@ static int gf_load(struct gift *g, int q, struct store_val a, struct gf_row *r)
 static int gf_items(struct gift *g, int64_t id, struct gf_item_row *it,
                     size_t *n)
 {
-    sqlite3_stmt *st = gf_stmt(g, GIFT_Q_ITEMS, STORE_ARGS(STORE_I(id)));
+    sqlite3_stmt *st =
+        gl_sql_stmt(&g->sql, GIFT_Q_ITEMS, STORE_ARGS(STORE_I(id)));
     int src, rc = GL_OK;
     *n = 0;
     while ((src = sqlite3_step(st)) == SQLITE_ROW && *n < GIFT_ITEMS_MAX) {
         struct gf_item_row *r = &it[(*n)++];
         memset(r, 0, sizeof *r);
         r->seq = sqlite3_column_int(st, 0);
-        gf_copy(r->voucher, sizeof r->voucher, sqlite3_column_text(st, 1));
-        gf_copy(r->source, sizeof r->source, sqlite3_column_text(st, 2));
+        gl_sql_copy_text(r->voucher, sizeof r->voucher, st, 1);
+        gl_sql_copy_text(r->source, sizeof r->source, st, 2);
         r->amount = sqlite3_column_int64(st, 3);
         r->part = sqlite3_column_int(st, 4);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -367,13 +276,7 @@ static int gf_items(struct gift *g, int64_t id, struct gf_item_row *it,
 
 void gift_close(struct gift *g)
 {
-    for (int i = 0; i < GIFT_Q__COUNT; i++) {
-        if (g->q[i] != NULL) {
-            sqlite3_finalize(g->q[i]);
-            g->q[i] = NULL;
-        }
-    }
-    g->db = NULL;
+    gl_sql_close(&g->sql);
 }
 
 int gift_open(struct gift *g, struct registry *reg,
@@ -397,7 +300,7 @@ int gift_open(struct gift *g, struct registry *reg,
     if (strlen(c.claim_base) > GIFT_LINK_MAX ||
         (c.content_dir != NULL &&
          (c.content_dir[0] == '\0' || strlen(c.content_dir) > GIFT_DIR_MAX))) {
-        snprintf(g->errmsg, sizeof g->errmsg,
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg,
                  "claim_base or content_dir too long");
         return GL_EINVAL;
     }
@@ -405,39 +308,24 @@ int gift_open(struct gift *g, struct registry *reg,
     if (c.content_dir != NULL) {
         snprintf(g->content_dir, sizeof g->content_dir, "%s", c.content_dir);
         if (mkdir(g->content_dir, 0750) != 0 && errno != EEXIST) {
-            snprintf(g->errmsg, sizeof g->errmsg, "content dir %.160s: %s",
-                     g->content_dir, strerror(errno));
+            snprintf(g->sql.errmsg, sizeof g->sql.errmsg,
+                     "content dir %.160s: %s", g->content_dir, strerror(errno));
             return GL_EOS;
         }
     }
     if (g->st->ops != &store_sqlite_ops) {
-        snprintf(g->errmsg, sizeof g->errmsg,
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg,
                  "gifts need the SQLite store, not %s", g->st->ops->name);
         return GL_ENOTSUP;
     }
-    g->db = g->st->db;
-    rc = store_exec_sql(g->st, gf_schema);
+    rc = notify_outbox_init(g->st->db);
     if (rc != GL_OK) {
-        snprintf(g->errmsg, sizeof g->errmsg, "gift tables: %s",
-                 store_errmsg(g->st));
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "outbox: %s",
+                 sqlite3_errmsg(g->st->db));
         goto out;
     }
-    rc = notify_outbox_init(gf_db(g));
-    if (rc != GL_OK) {
-        snprintf(g->errmsg, sizeof g->errmsg, "outbox: %s",
-                 sqlite3_errmsg(gf_db(g)));
-        goto out;
-    }
-    for (int i = 0; i < GIFT_Q__COUNT; i++) {
-        sqlite3_stmt *st = NULL;
-        int src = sqlite3_prepare_v3(gf_db(g), gf_sql[i], -1,
-                                     SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (src != SQLITE_OK) {
-            rc = gf_err(g, src);
-            goto out;
-        }
-        g->q[i] = st;
-    }
+    rc = gl_sql_open(&g->sql, g->st->db, "gift", gf_schema, gf_sql,
+                     GIFT_Q__COUNT);
 out:
     if (rc != GL_OK) {
         gift_close(g);
@@ -597,18 +485,19 @@ static void gf_content_read(struct gift *g, sqlite3_stmt *st,
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(st, 0);
     c->kind = sqlite3_column_int(st, 1);
-    gf_copy(c->title, sizeof c->title, sqlite3_column_text(st, 2));
-    gf_copy(c->mime, sizeof c->mime, sqlite3_column_text(st, 3));
-    gf_copy(file, sizeof file, sqlite3_column_text(st, 4));
+    gl_sql_copy_text(c->title, sizeof c->title, st, 2);
+    gl_sql_copy_text(c->mime, sizeof c->mime, st, 3);
+    gl_sql_copy_text(file, sizeof file, st, 4);
     snprintf(c->path, sizeof c->path, "%s/%s", g->content_dir, file);
     c->size = sqlite3_column_int64(st, 5);
-    gf_copy(c->sha256, sizeof c->sha256, sqlite3_column_text(st, 6));
+    gl_sql_copy_text(c->sha256, sizeof c->sha256, st, 6);
     c->created = sqlite3_column_int64(st, 7);
 }
 
 int gift_content_get(struct gift *g, int64_t id, struct gift_content *out)
 {
-    sqlite3_stmt *st = gf_stmt(g, GIFT_Q_CONTENT_GET, STORE_ARGS(STORE_I(id)));
+    sqlite3_stmt *st =
+        gl_sql_stmt(&g->sql, GIFT_Q_CONTENT_GET, STORE_ARGS(STORE_I(id)));
     int src = sqlite3_step(st);
     int rc = GL_OK;
     memset(out, 0, sizeof *out);
@@ -617,7 +506,7 @@ int gift_content_get(struct gift *g, int64_t id, struct gift_content *out)
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -627,7 +516,7 @@ int gift_content_list(struct gift *g, int kind, gift_content_cb cb, void *ctx)
 {
     struct gift_content c;
     sqlite3_stmt *st =
-        gf_stmt(g, GIFT_Q_CONTENT_LIST, STORE_ARGS(STORE_I(kind)));
+        gl_sql_stmt(&g->sql, GIFT_Q_CONTENT_LIST, STORE_ARGS(STORE_I(kind)));
     int src, rc = GL_OK;
     if (kind != 0 && gift_content_kind_name(kind)[0] == '\0') {
         sqlite3_reset(st);
@@ -641,7 +530,7 @@ int gift_content_list(struct gift *g, int kind, gift_content_cb cb, void *ctx)
         }
     }
     if (rc == GL_OK && src != SQLITE_DONE) {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -681,7 +570,8 @@ static int gf_copy_file(struct gift *g, int in, int64_t size,
     mbedtls_sha256_init(&sha);
     out = mkstemp(tmp);
     if (out < 0) {
-        snprintf(g->errmsg, sizeof g->errmsg, "%s: %s", tmp, strerror(errno));
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "%s: %s", tmp,
+                 strerror(errno));
         tmp[0] = '\0';
         rc = GL_EIO;
         goto out;
@@ -696,7 +586,8 @@ static int gf_copy_file(struct gift *g, int in, int64_t size,
             continue;
         }
         if (n < 0) {
-            snprintf(g->errmsg, sizeof g->errmsg, "read: %s", strerror(errno));
+            snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "read: %s",
+                     strerror(errno));
             rc = GL_EIO;
             goto out;
         }
@@ -718,7 +609,7 @@ static int gf_copy_file(struct gift *g, int in, int64_t size,
                 continue;
             }
             if (k < 0) {
-                snprintf(g->errmsg, sizeof g->errmsg, "write: %s",
+                snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "write: %s",
                          strerror(errno));
                 rc = GL_EIO;
                 goto out;
@@ -727,7 +618,7 @@ static int gf_copy_file(struct gift *g, int in, int64_t size,
         }
     }
     if (total != size) {
-        snprintf(g->errmsg, sizeof g->errmsg,
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg,
                  "the file changed while it was copied");
         rc = GL_EIO;
         goto out;
@@ -738,7 +629,8 @@ static int gf_copy_file(struct gift *g, int in, int64_t size,
     }
     gf_hex(hex, sum, sizeof sum);
     if (fsync(out) != 0) {
-        snprintf(g->errmsg, sizeof g->errmsg, "fsync: %s", strerror(errno));
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "fsync: %s",
+                 strerror(errno));
         rc = GL_EIO;
     }
 out:
@@ -764,7 +656,7 @@ int gift_content_add(struct gift *g, int kind, const char *title,
         *id = 0;
     }
     if (g->content_dir[0] == '\0') {
-        snprintf(g->errmsg, sizeof g->errmsg, "no content directory");
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "no content directory");
         return GL_ENOTSUP;
     }
     if (gift_content_kind_name(kind)[0] == '\0' ||
@@ -774,7 +666,7 @@ int gift_content_add(struct gift *g, int kind, const char *title,
     }
     in = open(src_file, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        snprintf(g->errmsg, sizeof g->errmsg, "%s: %s", src_file,
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "%s: %s", src_file,
                  strerror(errno));
         return errno == ENOENT ? GL_EINVAL : GL_EIO;
     }
@@ -794,7 +686,8 @@ int gift_content_add(struct gift *g, int kind, const char *title,
     if (access(dst, F_OK) == 0) {
         unlink(tmp); /* the same content is there already */
     } else if (rename(tmp, dst) != 0) {
-        snprintf(g->errmsg, sizeof g->errmsg, "rename: %s", strerror(errno));
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg, "rename: %s",
+                 strerror(errno));
         unlink(tmp);
         rc = GL_EIO;
         goto out;
@@ -807,11 +700,11 @@ int gift_content_add(struct gift *g, int kind, const char *title,
         }
     }
     tmp[0] = '\0';
-    rc = gf_exec(g, GIFT_Q_CONTENT_INSERT,
-                 STORE_ARGS(STORE_I(kind), STORE_T(title), STORE_T(mime),
-                            STORE_T(hex), STORE_I(sb.st_size), STORE_T(hex),
-                            STORE_I(ledger_now(g->lg))),
-                 NULL);
+    rc = gl_sql_exec(&g->sql, GIFT_Q_CONTENT_INSERT,
+                     STORE_ARGS(STORE_I(kind), STORE_T(title), STORE_T(mime),
+                                STORE_T(hex), STORE_I(sb.st_size), STORE_T(hex),
+                                STORE_I(ledger_now(g->lg))),
+                     NULL);
     if (rc != GL_OK) {
         if (created) {
             unlink(dst);
@@ -819,12 +712,12 @@ int gift_content_add(struct gift *g, int kind, const char *title,
         goto out;
     }
     if (id != NULL) {
-        *id = sqlite3_last_insert_rowid(gf_db(g));
+        *id = sqlite3_last_insert_rowid(g->sql.db);
     }
     GL_LOG_INFO(
         "gift",
         "content %" PRId64 " added: %s \"%s\" %s %" PRId64 " bytes sha256 %s",
-        (int64_t)sqlite3_last_insert_rowid(gf_db(g)),
+        (int64_t)sqlite3_last_insert_rowid(g->sql.db),
         gift_content_kind_name(kind), title, mime, (int64_t)sb.st_size, hex);
 out:
     if (in >= 0) {
@@ -975,14 +868,14 @@ static int gf_check(struct gift *g, const struct gift_request *req, int64_t now,
         if (rc != GL_OK) {
             return gf_fail(res, rc, "voucher lookup", store_errmsg(g->st));
         }
-        rc = gf_get_int(g, GIFT_Q_ITEM_OPEN, STORE_ARGS(STORE_T(c->v.number)),
-                        &open_gift);
+        rc = gl_sql_get_int(&g->sql, GIFT_Q_ITEM_OPEN,
+                            STORE_ARGS(STORE_T(c->v.number)), &open_gift);
         if (rc == GL_OK) {
             return gf_refuse(res, GIFT_RESERVED, idx,
                              "the voucher is in a pending gift");
         }
         if (rc != GL_ENOTFOUND) {
-            return gf_fail(res, rc, "gift lookup", g->errmsg);
+            return gf_fail(res, rc, "gift lookup", g->sql.errmsg);
         }
         if (c->v.status != REGISTRY_V_ACTIVE || now >= c->v.expires) {
             return gf_refuse(res, GIFT_UNUSABLE, idx,
@@ -1038,7 +931,7 @@ static int gf_check(struct gift *g, const struct gift_request *req, int64_t now,
             return gf_invalid(res, "unknown add-on");
         }
         if (rc != GL_OK) {
-            return gf_fail(res, rc, "add-on lookup", g->errmsg);
+            return gf_fail(res, rc, "add-on lookup", g->sql.errmsg);
         }
         pkg->addons[i].id = gc.id;
         pkg->addons[i].kind = gc.kind;
@@ -1072,7 +965,7 @@ static int gf_package(struct gift *g, const struct gf_row *r, int whole,
     pkg->closed_at = r->closed_at;
     rc = gf_items(g, r->id, it, &n);
     if (rc != GL_OK) {
-        return gf_fail(res, rc, "gift items", g->errmsg);
+        return gf_fail(res, rc, "gift items", g->sql.errmsg);
     }
     for (size_t i = 0; i < n; i++) {
         struct gift_item *gi = &pkg->items[i];
@@ -1102,21 +995,22 @@ static int gf_package(struct gift *g, const struct gf_row *r, int whole,
         crypto_wipe(&v, sizeof v);
     }
     crypto_wipe(it, sizeof it);
-    sqlite3_stmt *st = gf_stmt(g, GIFT_Q_ADDONS, STORE_ARGS(STORE_I(r->id)));
+    sqlite3_stmt *st =
+        gl_sql_stmt(&g->sql, GIFT_Q_ADDONS, STORE_ARGS(STORE_I(r->id)));
     while ((src = sqlite3_step(st)) == SQLITE_ROW &&
            pkg->naddons < GIFT_ADDONS_MAX) {
         struct gift_addon *a = &pkg->addons[pkg->naddons++];
         a->id = sqlite3_column_int64(st, 0);
         a->kind = sqlite3_column_int(st, 1);
-        gf_copy(a->title, sizeof a->title, sqlite3_column_text(st, 2));
-        gf_copy(a->mime, sizeof a->mime, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(a->title, sizeof a->title, st, 2);
+        gl_sql_copy_text(a->mime, sizeof a->mime, st, 3);
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     if (rc != GL_OK) {
-        return gf_fail(res, rc, "gift add-ons", g->errmsg);
+        return gf_fail(res, rc, "gift add-ons", g->sql.errmsg);
     }
     return GL_OK;
 }
@@ -1152,7 +1046,7 @@ static int gf_lookup(struct gift *g, const struct gift_request *req,
     int rc = gf_load(g, GIFT_Q_BY_KEY, (struct store_val)STORE_T(req->key), &r);
     if (rc != GL_OK) {
         if (rc != GL_ENOTFOUND) {
-            gf_fail(res, rc, "gift lookup", g->errmsg);
+            gf_fail(res, rc, "gift lookup", g->sql.errmsg);
         }
         return rc;
     }
@@ -1210,11 +1104,11 @@ static int gf_reserve(struct gift *g, int64_t gid, int seq,
             gf_fail(res, rc, "part transfer", store_errmsg(g->st));
             goto out;
         }
-        rc = gf_exec(g, GIFT_Q_V_SET_EXPIRES,
-                     STORE_ARGS(STORE_T(nv.number), STORE_I(c->v.expires)),
-                     NULL);
+        rc = gl_sql_exec(&g->sql, GIFT_Q_V_SET_EXPIRES,
+                         STORE_ARGS(STORE_T(nv.number), STORE_I(c->v.expires)),
+                         NULL);
         if (rc != GL_OK) {
-            gf_fail(res, rc, "part expiry", g->errmsg);
+            gf_fail(res, rc, "part expiry", g->sql.errmsg);
             goto out;
         }
         snprintf(given, VOUCHER_NUM_LEN + 1, "%s", nv.number);
@@ -1224,17 +1118,17 @@ static int gf_reserve(struct gift *g, int64_t gid, int seq,
         gf_fail(res, rc, "reserve voucher", store_errmsg(g->st));
         goto out;
     }
-    rc = gf_exec(g, GIFT_Q_ITEM_INSERT,
-                 STORE_ARGS(STORE_I(gid), STORE_I(seq), STORE_T(given),
-                            STORE_T(c->v.number), STORE_I(c->amount),
-                            STORE_I(c->part)),
-                 NULL);
+    rc = gl_sql_exec(&g->sql, GIFT_Q_ITEM_INSERT,
+                     STORE_ARGS(STORE_I(gid), STORE_I(seq), STORE_T(given),
+                                STORE_T(c->v.number), STORE_I(c->amount),
+                                STORE_I(c->part)),
+                     NULL);
     if (rc == GL_EEXIST) {
         /* Reserved by another gift since the check: cannot happen inside
          * BEGIN IMMEDIATE, but the index has the last word. */
         gf_refuse(res, GIFT_RESERVED, seq, "the voucher is in a pending gift");
     } else if (rc != GL_OK) {
-        gf_fail(res, rc, "gift item", g->errmsg);
+        gf_fail(res, rc, "gift item", g->sql.errmsg);
     }
 out:
     crypto_wipe(&nv, sizeof nv);
@@ -1267,7 +1161,7 @@ static int gf_sms_offer(struct gift *g, int64_t gid,
                  link);
     }
     snprintf(key, sizeof key, "gift:%" PRId64 ":offer", gid);
-    return notify_enqueue_at(gf_db(g), key, req->recipient, text, now);
+    return notify_enqueue_at(g->sql.db, key, req->recipient, text, now);
 }
 
 int gift_send(struct gift *g, const struct gift_request *req,
@@ -1317,18 +1211,18 @@ int gift_send(struct gift *g, const struct gift_request *req,
         ledger_batch_rollback(g->lg);
         goto wipe;
     }
-    rc = gf_exec(g, GIFT_Q_INSERT,
-                 STORE_ARGS(STORE_T(req->key), STORE_T(req_hash),
-                            STORE_T(req->giver), STORE_T(req->recipient),
-                            STORE_T(req->message ? req->message : ""),
-                            STORE_B(th, sizeof th), STORE_I(res->pkg.total),
-                            STORE_I(now), STORE_I(res->pkg.expires_at)),
-                 NULL);
+    rc = gl_sql_exec(&g->sql, GIFT_Q_INSERT,
+                     STORE_ARGS(STORE_T(req->key), STORE_T(req_hash),
+                                STORE_T(req->giver), STORE_T(req->recipient),
+                                STORE_T(req->message ? req->message : ""),
+                                STORE_B(th, sizeof th), STORE_I(res->pkg.total),
+                                STORE_I(now), STORE_I(res->pkg.expires_at)),
+                     NULL);
     if (rc != GL_OK) {
-        gf_fail(res, rc, "gift row", g->errmsg);
+        gf_fail(res, rc, "gift row", g->sql.errmsg);
         goto fail;
     }
-    gid = sqlite3_last_insert_rowid(gf_db(g));
+    gid = sqlite3_last_insert_rowid(g->sql.db);
     for (size_t i = 0; i < req->nitems; i++) {
         rc = gf_reserve(g, gid, (int)i, &chk[i], req->giver, given, res);
         if (rc != GL_OK) {
@@ -1337,19 +1231,19 @@ int gift_send(struct gift *g, const struct gift_request *req,
         gl_mask_pan(res->pkg.items[i].masked, given, strlen(given));
     }
     for (size_t i = 0; i < req->naddons; i++) {
-        rc = gf_exec(
-            g, GIFT_Q_ADDON_INSERT,
+        rc = gl_sql_exec(
+            &g->sql, GIFT_Q_ADDON_INSERT,
             STORE_ARGS(STORE_I(gid), STORE_I(i), STORE_I(req->addons[i])),
             NULL);
         if (rc != GL_OK) {
-            gf_fail(res, rc, "gift add-on", g->errmsg);
+            gf_fail(res, rc, "gift add-on", g->sql.errmsg);
             goto fail;
         }
     }
     snprintf(res->link, sizeof res->link, "%s%s", g->claim_base, res->token);
     rc = gf_sms_offer(g, gid, req, &res->pkg, res->link, now);
     if (rc != GL_OK) {
-        gf_fail(res, rc, "SMS outbox", sqlite3_errmsg(gf_db(g)));
+        gf_fail(res, rc, "SMS outbox", sqlite3_errmsg(g->sql.db));
         goto fail;
     }
     rc = ledger_batch_commit(g->lg);
@@ -1423,7 +1317,7 @@ int gift_claim_info(struct gift *g, const char *token, struct gift_result *res)
         return gf_refuse(res, GIFT_BAD_TOKEN, -1, "unknown claim link");
     }
     if (rc != GL_OK) {
-        return gf_fail(res, rc, "gift lookup", g->errmsg);
+        return gf_fail(res, rc, "gift lookup", g->sql.errmsg);
     }
     rc = gf_package(g, &r, 0, res);
     if (rc == GL_OK) {
@@ -1470,7 +1364,7 @@ static int gf_sms_closed(struct gift *g, const struct gf_row *r,
     }
     snprintf(key, sizeof key, "gift:%" PRId64 ":%s", r->id,
              gift_state_name(state));
-    return notify_enqueue_at(gf_db(g), key, r->giver, text, now);
+    return notify_enqueue_at(g->sql.db, key, r->giver, text, now);
 }
 
 /*
@@ -1488,14 +1382,14 @@ static int gf_close(struct gift *g, const struct gf_row *r,
     size_t n = 0;
     int rc = gf_items(g, r->id, it, &n);
     if (rc != GL_OK) {
-        gf_fail(res, rc, "gift items", g->errmsg);
+        gf_fail(res, rc, "gift items", g->sql.errmsg);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (state == GIFT_ACCEPTED) {
-            rc = gf_exec(g, GIFT_Q_V_SET_MEMBER,
-                         STORE_ARGS(STORE_T(it[i].voucher), STORE_T(phone)),
-                         NULL);
+            rc = gl_sql_exec(&g->sql, GIFT_Q_V_SET_MEMBER,
+                             STORE_ARGS(STORE_T(it[i].voucher), STORE_T(phone)),
+                             NULL);
             if (rc == GL_OK) {
                 rc = gf_unfreeze(g, it[i].voucher);
             }
@@ -1533,25 +1427,27 @@ static int gf_close(struct gift *g, const struct gf_row *r,
             goto out;
         }
     }
-    rc = gf_exec(g, GIFT_Q_ITEMS_CLOSE, STORE_ARGS(STORE_I(r->id)), NULL);
+    rc = gl_sql_exec(&g->sql, GIFT_Q_ITEMS_CLOSE, STORE_ARGS(STORE_I(r->id)),
+                     NULL);
     if (rc == GL_OK) {
-        rc = gf_exec(g, GIFT_Q_CLOSE,
-                     STORE_ARGS(STORE_I(r->id), STORE_T(gift_state_name(state)),
-                                STORE_I(now), STORE_I(joined)),
-                     &changes);
+        rc = gl_sql_exec(&g->sql, GIFT_Q_CLOSE,
+                         STORE_ARGS(STORE_I(r->id),
+                                    STORE_T(gift_state_name(state)),
+                                    STORE_I(now), STORE_I(joined)),
+                         &changes);
     }
     if (rc == GL_OK && changes != 1) {
         rc = GL_DB; /* not pending any more: cannot happen in the txn */
-        snprintf(g->errmsg, sizeof g->errmsg,
+        snprintf(g->sql.errmsg, sizeof g->sql.errmsg,
                  "gift %" PRId64 " was not pending", r->id);
     }
     if (rc != GL_OK) {
-        gf_fail(res, rc, "gift row", g->errmsg);
+        gf_fail(res, rc, "gift row", g->sql.errmsg);
         goto out;
     }
     rc = gf_sms_closed(g, r, state, n, now);
     if (rc != GL_OK) {
-        gf_fail(res, rc, "SMS outbox", sqlite3_errmsg(gf_db(g)));
+        gf_fail(res, rc, "SMS outbox", sqlite3_errmsg(g->sql.db));
     }
 out:
     crypto_wipe(it, sizeof it);
@@ -1596,7 +1492,7 @@ static int gf_claim(struct gift *g, const char *token, const char *phone,
     }
     if (rc != GL_OK) {
         ledger_batch_rollback(g->lg);
-        return gf_fail(res, rc, "gift lookup", g->errmsg);
+        return gf_fail(res, rc, "gift lookup", g->sql.errmsg);
     }
     if (phone != NULL && strcmp(phone, r.recipient) != 0) {
         ledger_batch_rollback(g->lg);
@@ -1699,7 +1595,7 @@ int gift_expire_due(struct gift *g, int64_t now, int *n)
             break;
         }
         memset(&res, 0, sizeof res);
-        rc = gf_get_int(g, GIFT_Q_DUE, STORE_ARGS(STORE_I(now)), &id);
+        rc = gl_sql_get_int(&g->sql, GIFT_Q_DUE, STORE_ARGS(STORE_I(now)), &id);
         if (rc == GL_ENOTFOUND) {
             ledger_batch_rollback(g->lg);
             rc = GL_OK; /* none left */
@@ -1715,7 +1611,7 @@ int gift_expire_due(struct gift *g, int64_t now, int *n)
             ledger_batch_rollback(g->lg);
             {
                 GL_LOG_WARN("gift", "gift %" PRId64 " not expired: %s", id,
-                            res.err[0] ? res.err : g->errmsg);
+                            res.err[0] ? res.err : g->sql.errmsg);
             }
             break;
         }
@@ -1747,15 +1643,16 @@ int gift_list(struct gift *g, const char *phone, enum gift_direction dir,
         (dir != GIFT_SENT && dir != GIFT_RECEIVED)) {
         return GL_EINVAL;
     }
-    st = gf_stmt(g, dir == GIFT_SENT ? GIFT_Q_LIST_SENT : GIFT_Q_LIST_RECEIVED,
-                 STORE_ARGS(STORE_T(phone)));
+    st = gl_sql_stmt(&g->sql,
+                     dir == GIFT_SENT ? GIFT_Q_LIST_SENT : GIFT_Q_LIST_RECEIVED,
+                     STORE_ARGS(STORE_T(phone)));
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&s, 0, sizeof s);
         s.id = sqlite3_column_int64(st, 0);
         s.state = gf_state_parse((const char *)sqlite3_column_text(st, 1));
-        gf_copy(other, sizeof other, sqlite3_column_text(st, 2));
+        gl_sql_copy_text(other, sizeof other, st, 2);
         gl_mask_phone(s.counterpart, other);
-        gf_copy(s.message, sizeof s.message, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(s.message, sizeof s.message, st, 3);
         s.total = sqlite3_column_int64(st, 4);
         s.created = sqlite3_column_int64(st, 5);
         s.expires_at = sqlite3_column_int64(st, 6);
@@ -1767,7 +1664,7 @@ int gift_list(struct gift *g, const char *phone, enum gift_direction dir,
         }
     }
     if (rc == GL_OK && src != SQLITE_DONE) {
-        rc = gf_err(g, sqlite3_extended_errcode(gf_db(g)));
+        rc = gl_sql_last_err(&g->sql);
     }
     sqlite3_reset(st);
     return rc;

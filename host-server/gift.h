@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "registry.h"
 
 #define GIFT_ITEMS_MAX 10   /* vouchers per gift */
@@ -246,13 +247,11 @@ struct gift {
     struct registry *reg; /* borrowed */
     struct ledger *lg;    /* the registry's */
     struct store *st;     /* the ledger's */
-    void *db;             /* the store's sqlite3 connection */
     int expire_days;
     int64_t content_max;
     char content_dir[GIFT_DIR_MAX + 1]; /* "": no catalogue */
     char claim_base[GIFT_LINK_MAX + 1];
-    void *q[GIFT_Q__COUNT]; /* sqlite3_stmt */
-    char errmsg[GIFT_ERR_MAX];
+    struct gl_sql sql; /* on the store's connection; errmsg: ours too */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "hostd_int.h"
 
 static const char hdb_schema[] =
@@ -78,45 +79,26 @@ static sqlite3 *hdb(struct hostd_worker *w)
     return (sqlite3 *)w->st.db;
 }
 
-static int hdb_err(struct hostd_worker *w, int src)
+/* rc, with SQLite's text logged when it is an unexpected failure. */
+static int hdb_logged(struct hostd_worker *w, int rc)
 {
-    switch (src) {
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_CONSTRAINT:
-        return GL_EEXIST;
-    default:
-        GL_LOG_ERR("hostd", "loop %d: sqlite: %s", w->id,
-                   sqlite3_errmsg(hdb(w)));
-        return GL_DB;
+    if (rc == GL_DB) {
+        GL_LOG_ERR("hostd", "loop %d: sqlite: %s", w->id, w->sql.errmsg);
     }
+    return rc;
 }
 
-static sqlite3_stmt *hdb_stmt(struct hostd_worker *w, int q)
+/* The error of the step that just failed. */
+static int hdb_err(struct hostd_worker *w)
 {
-    sqlite3_stmt *s = w->stmt[q];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return s;
+    return hdb_logged(w, gl_sql_last_err(&w->sql));
 }
 
-static void hdb_text(sqlite3_stmt *s, int i, const char *v)
+/* Runs q (no rows). */
+static int hdb_exec(struct hostd_worker *w, int q, const struct store_val *a,
+                    size_t n)
 {
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-/* Steps a statement that returns no rows. */
-static int hdb_done(struct hostd_worker *w, sqlite3_stmt *s)
-{
-    int src = sqlite3_step(s);
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? GL_OK : hdb_err(w, src);
+    return hdb_logged(w, gl_sql_exec(&w->sql, q, a, n, NULL));
 }
 
 static int hdb_read_file(const char *path, uint8_t *buf, size_t cap,
@@ -281,32 +263,19 @@ void hostd_worker_deinit(struct hostd_worker *w)
 
 int hostd_db_init(struct hostd_worker *w, char *err)
 {
-    int rc = store_exec_sql(&w->st, hdb_schema);
+    _Static_assert(HDB__COUNT <= GL_SQL_STMT_MAX,
+                   "room for hostd's statements");
+    int rc =
+        gl_sql_open(&w->sql, hdb(w), "host", hdb_schema, hdb_sql, HDB__COUNT);
     if (rc != GL_OK) {
-        snprintf(err, 256, "host tables: %s (%s)", gl_strerror(rc),
-                 store_errmsg(&w->st));
-        return rc;
+        snprintf(err, 256, "%.200s (%s)", w->sql.errmsg, gl_strerror(rc));
     }
-    for (int q = 0; q < HDB__COUNT; q++) {
-        sqlite3_stmt *s = NULL;
-        int src = sqlite3_prepare_v3(hdb(w), hdb_sql[q], -1,
-                                     SQLITE_PREPARE_PERSISTENT, &s, NULL);
-        if (src != SQLITE_OK) {
-            snprintf(err, 256, "host statement %d: %s", q,
-                     sqlite3_errmsg(hdb(w)));
-            return GL_DB;
-        }
-        w->stmt[q] = s;
-    }
-    return GL_OK;
+    return rc;
 }
 
 void hostd_db_deinit(struct hostd_worker *w)
 {
-    for (int q = 0; q < HDB__COUNT; q++) {
-        sqlite3_finalize(w->stmt[q]);
-        w->stmt[q] = NULL;
-    }
+    gl_sql_close(&w->sql);
 }
 
 int hostd_db_wal_path(struct hostd_worker *w, char *out, size_t cap)
@@ -322,46 +291,40 @@ int hostd_db_wal_path(struct hostd_worker *w, char *out, size_t cap)
 
 int hostd_db_savepoint(struct hostd_worker *w, int q)
 {
-    return hdb_done(w, hdb_stmt(w, q));
-}
-
-static void hdb_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
+    return hdb_exec(w, q, NULL, 0);
 }
 
 int hostd_db_txn_get(struct hostd_worker *w, const char *tid,
                      const char *stan, const char *de7, struct hostd_txn *t)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_TXN_GET);
+    sqlite3_stmt *s =
+        gl_sql_stmt(&w->sql, HDB_TXN_GET,
+                    STORE_ARGS(STORE_T(tid), STORE_T(stan), STORE_T(de7)));
     int src, rc;
-    hdb_text(s, 1, tid);
-    hdb_text(s, 2, stan);
-    hdb_text(s, 3, de7);
     src = sqlite3_step(s);
     if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else if (src != SQLITE_ROW) {
-        rc = hdb_err(w, src);
+        rc = hdb_err(w);
     } else {
         memset(t, 0, offsetof(struct hostd_txn, resp));
-        hdb_copy(t->tid, sizeof t->tid, sqlite3_column_text(s, 0));
-        hdb_copy(t->stan, sizeof t->stan, sqlite3_column_text(s, 1));
-        hdb_copy(t->de7, sizeof t->de7, sqlite3_column_text(s, 2));
-        hdb_copy(t->mti, sizeof t->mti, sqlite3_column_text(s, 3));
-        hdb_copy(t->digest, sizeof t->digest, sqlite3_column_text(s, 4));
-        hdb_copy(t->proc, sizeof t->proc, sqlite3_column_text(s, 5));
-        hdb_copy(t->pan, sizeof t->pan, sqlite3_column_text(s, 6));
+        gl_sql_copy_text(t->tid, sizeof t->tid, s, 0);
+        gl_sql_copy_text(t->stan, sizeof t->stan, s, 1);
+        gl_sql_copy_text(t->de7, sizeof t->de7, s, 2);
+        gl_sql_copy_text(t->mti, sizeof t->mti, s, 3);
+        gl_sql_copy_text(t->digest, sizeof t->digest, s, 4);
+        gl_sql_copy_text(t->proc, sizeof t->proc, s, 5);
+        gl_sql_copy_text(t->pan, sizeof t->pan, s, 6);
         t->req_amount = sqlite3_column_int64(s, 7);
         t->amount = sqlite3_column_int64(s, 8);
-        hdb_copy(t->rc, sizeof t->rc, sqlite3_column_text(s, 9));
+        gl_sql_copy_text(t->rc, sizeof t->rc, s, 9);
         t->op = sqlite3_column_int(s, 10);
-        hdb_copy(t->pieces, sizeof t->pieces, sqlite3_column_text(s, 11));
+        gl_sql_copy_text(t->pieces, sizeof t->pieces, s, 11);
         t->state = sqlite3_column_int(s, 12);
         t->refunded = sqlite3_column_int64(s, 13);
         t->batch = sqlite3_column_int64(s, 14);
         t->bcls = sqlite3_column_int(s, 15);
-        hdb_copy(t->target, sizeof t->target, sqlite3_column_text(s, 16));
+        gl_sql_copy_text(t->target, sizeof t->target, s, 16);
         size_t n = (size_t)sqlite3_column_bytes(s, 17);
         const void *b = sqlite3_column_blob(s, 17);
         if (n > sizeof t->resp) {
@@ -380,38 +343,23 @@ int hostd_db_txn_get(struct hostd_worker *w, const char *tid,
 
 int hostd_db_txn_put(struct hostd_worker *w, const struct hostd_txn *t)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_TXN_PUT);
-    hdb_text(s, 1, t->tid);
-    hdb_text(s, 2, t->stan);
-    hdb_text(s, 3, t->de7);
-    hdb_text(s, 4, t->mti);
-    hdb_text(s, 5, t->digest);
-    hdb_text(s, 6, t->proc);
-    hdb_text(s, 7, t->pan);
-    sqlite3_bind_int64(s, 8, t->req_amount);
-    sqlite3_bind_int64(s, 9, t->amount);
-    hdb_text(s, 10, t->rc);
-    sqlite3_bind_int(s, 11, t->op);
-    hdb_text(s, 12, t->pieces);
-    sqlite3_bind_int(s, 13, t->state);
-    sqlite3_bind_int64(s, 14, t->refunded);
-    sqlite3_bind_int64(s, 15, t->batch);
-    sqlite3_bind_int(s, 16, t->bcls);
-    hdb_text(s, 17, t->target);
-    sqlite3_bind_blob(s, 18, t->resp, (int)t->resp_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 19, t->created);
-    return hdb_done(w, s);
+    return hdb_exec(
+        w, HDB_TXN_PUT,
+        STORE_ARGS(STORE_T(t->tid), STORE_T(t->stan), STORE_T(t->de7),
+                   STORE_T(t->mti), STORE_T(t->digest), STORE_T(t->proc),
+                   STORE_T(t->pan), STORE_I(t->req_amount), STORE_I(t->amount),
+                   STORE_T(t->rc), STORE_I(t->op), STORE_T(t->pieces),
+                   STORE_I(t->state), STORE_I(t->refunded), STORE_I(t->batch),
+                   STORE_I(t->bcls), STORE_T(t->target),
+                   STORE_B(t->resp, t->resp_len), STORE_I(t->created)));
 }
 
 static int hdb_key4(struct hostd_worker *w, int q, const char *tid,
                     const char *stan, const char *de7, int64_t v)
 {
-    sqlite3_stmt *s = hdb_stmt(w, q);
-    hdb_text(s, 1, tid);
-    hdb_text(s, 2, stan);
-    hdb_text(s, 3, de7);
-    sqlite3_bind_int64(s, 4, v);
-    return hdb_done(w, s);
+    return hdb_exec(
+        w, q,
+        STORE_ARGS(STORE_T(tid), STORE_T(stan), STORE_T(de7), STORE_I(v)));
 }
 
 int hostd_db_txn_set_state(struct hostd_worker *w, const char *tid,
@@ -430,13 +378,12 @@ int hostd_db_txn_add_refunded(struct hostd_worker *w, const char *tid,
 int hostd_db_totals(struct hostd_worker *w, int q, const char *tid,
                     int64_t batch, int64_t cnt[5], int64_t sum[5])
 {
-    sqlite3_stmt *s = hdb_stmt(w, q);
-    int src;
+    sqlite3_stmt *s =
+        gl_sql_stmt(&w->sql, q, STORE_ARGS(STORE_T(tid), STORE_I(batch)));
+    int src, rc = GL_OK;
     for (int i = 0; i < 5; i++) {
         cnt[i] = sum[i] = 0;
     }
-    hdb_text(s, 1, tid);
-    sqlite3_bind_int64(s, 2, batch);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         int c = sqlite3_column_int(s, 0);
         if (c > 0 && c < 5) {
@@ -444,24 +391,23 @@ int hostd_db_totals(struct hostd_worker *w, int q, const char *tid,
             sum[c] = sqlite3_column_int64(s, 2);
         }
     }
+    if (src != SQLITE_DONE) {
+        rc = hdb_err(w);
+    }
     sqlite3_reset(s);
-    return src == SQLITE_DONE ? GL_OK : hdb_err(w, src);
+    return rc;
 }
 
 int hostd_db_early_get(struct hostd_worker *w, const char *tid,
                        const char *stan, const char *de7)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_EARLY_GET);
-    int src;
-    hdb_text(s, 1, tid);
-    hdb_text(s, 2, stan);
-    hdb_text(s, 3, de7);
-    src = sqlite3_step(s);
+    sqlite3_stmt *s =
+        gl_sql_stmt(&w->sql, HDB_EARLY_GET,
+                    STORE_ARGS(STORE_T(tid), STORE_T(stan), STORE_T(de7)));
+    int src = sqlite3_step(s);
+    int rc = src == SQLITE_ROW ? 1 : src == SQLITE_DONE ? 0 : hdb_err(w);
     sqlite3_reset(s);
-    if (src == SQLITE_ROW) {
-        return 1;
-    }
-    return src == SQLITE_DONE ? 0 : hdb_err(w, src);
+    return rc;
 }
 
 int hostd_db_early_put(struct hostd_worker *w, const char *tid,
@@ -472,40 +418,24 @@ int hostd_db_early_put(struct hostd_worker *w, const char *tid,
 
 int64_t hostd_db_atc_get(struct hostd_worker *w, const char *number)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_ATC_GET);
     int64_t v = 0;
-    int src;
-    hdb_text(s, 1, number);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        v = sqlite3_column_int64(s, 0);
-    } else if (src != SQLITE_DONE) {
-        v = hdb_err(w, src);
-    }
-    sqlite3_reset(s);
-    return v;
+    int rc =
+        gl_sql_get_int(&w->sql, HDB_ATC_GET, STORE_ARGS(STORE_T(number)), &v);
+    return rc == GL_OK || rc == GL_ENOTFOUND ? v : hdb_logged(w, rc);
 }
 
 int hostd_db_atc_put(struct hostd_worker *w, const char *number, int64_t atc)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_ATC_PUT);
-    hdb_text(s, 1, number);
-    sqlite3_bind_int64(s, 2, atc);
-    return hdb_done(w, s);
+    return hdb_exec(w, HDB_ATC_PUT, STORE_ARGS(STORE_T(number), STORE_I(atc)));
 }
 
 int hostd_db_upload_put(struct hostd_worker *w, const char *tid,
                         int64_t batch, const char *stan, const char *de7,
                         int bcls, int64_t amount)
 {
-    sqlite3_stmt *s = hdb_stmt(w, HDB_UPLOAD_PUT);
-    hdb_text(s, 1, tid);
-    sqlite3_bind_int64(s, 2, batch);
-    hdb_text(s, 3, stan);
-    hdb_text(s, 4, de7);
-    sqlite3_bind_int(s, 5, bcls);
-    sqlite3_bind_int64(s, 6, amount);
-    return hdb_done(w, s);
+    return hdb_exec(w, HDB_UPLOAD_PUT,
+                    STORE_ARGS(STORE_T(tid), STORE_I(batch), STORE_T(stan),
+                               STORE_T(de7), STORE_I(bcls), STORE_I(amount)));
 }
 
 int hostd_batch_begin(struct hostd_worker *w)

@@ -143,7 +143,7 @@ struct hostd_worker {
     struct crypto_bdk bdk;
     uint8_t imk[16];
     int have_imk;
-    void *stmt[HDB__COUNT]; /* sqlite3_stmt * */
+    struct gl_sql sql; /* hostd_db.c's statements, on st's connection */
     struct hostd_rl *rl_term, *rl_voucher;
     int64_t cashout_acct, cash_acct;
     int64_t last_expire;

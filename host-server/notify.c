@@ -15,6 +15,7 @@
 
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_sql.h"
 
 #define MOD "notify"
 
@@ -75,26 +76,10 @@ static const char *const nt_migrations[] = {
 
 #define NT_NMIGRATIONS ((int)(sizeof nt_migrations / sizeof nt_migrations[0]))
 
-static int nt_err(int rc)
+/* SQLite's code -> gl_err (gl_sql_rc); out of memory is GL_ENOMEM. */
+static int nt_err(int src)
 {
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return GL_OK;
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_NOMEM:
-        return GL_ENOMEM;
-    default:
-        return GL_DB;
-    }
+    return (src & 0xff) == SQLITE_NOMEM ? GL_ENOMEM : gl_sql_rc(src);
 }
 
 /* Reads the outbox's schema version (0 when new). */
@@ -334,6 +319,78 @@ int64_t notify_backoff(const struct notify_retry *r, int attempts)
 
 /* ---- enqueue ----------------------------------------------------------- */
 
+/* Runs sql once on db with a bound (the enqueue functions take a bare
+ * connection, no handle).  *col0 (may be NULL) gets column 0 of the first
+ * row, -1 without one. */
+static int nt_once(sqlite3 *db, const char *sql, const struct store_val *a,
+                   size_t n, int64_t *col0)
+{
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        src = gl_sql_bind(s, a, n);
+    }
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(s);
+    }
+    if (col0 != NULL) {
+        *col0 = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    }
+    sqlite3_finalize(s);
+    return nt_err(src);
+}
+
+static int nt_key_bad(sqlite3 *db, const char *key)
+{
+    return db == NULL || key == NULL || key[0] == '\0' ||
+           strlen(key) >= NOTIFY_KEY_MAX;
+}
+
+/* Logs an enqueue refused for rc (what: "" or "MMS "); returns rc. */
+static int nt_refused(const char *what, const char *key, const char *phone,
+                      int rc)
+{
+    char masked[GL_MASK_MAX];
+    GL_LOG_WARN(MOD, "enqueue %s%s to %s refused: %s", what, key,
+                gl_mask_phone(masked, phone), gl_strerror(rc));
+    return rc;
+}
+
+/* Adds the outbox row of kind ("sms", "mms") unless its key is known.
+ * *inserted: 1 if it was added. */
+static int nt_insert(sqlite3 *db, const char *kind, const char *key,
+                     const char *phone, const char *text, int64_t now,
+                     int *inserted)
+{
+    int rc = nt_once(db,
+                     "INSERT INTO outbox (created, kind, phone, text,"
+                     " idem_key, next_at, updated)"
+                     " VALUES (?1, ?5, ?2, ?3, ?4, ?1, ?1)"
+                     " ON CONFLICT (idem_key) DO NOTHING",
+                     STORE_ARGS(STORE_I(now), STORE_T(phone), STORE_T(text),
+                                STORE_T(key), STORE_T(kind)),
+                     NULL);
+    *inserted = rc == GL_OK && sqlite3_changes(db) == 1;
+    return rc;
+}
+
+/* The key is known: the same request again (sql's column 0 is 1: GL_OK) or
+ * a conflicting one (GL_SMS_CONFLICT, logged; what: "" or "MMS "). */
+static int nt_known(sqlite3 *db, const char *what, const char *key,
+                    const char *sql, const struct store_val *a, size_t n)
+{
+    int64_t same;
+    int rc = nt_once(db, sql, a, n, &same);
+    if (rc == GL_OK && same < 0) {
+        rc = GL_DB; /* the key vanished */
+    } else if (rc == GL_OK && same == 0) {
+        rc = GL_SMS_CONFLICT;
+        GL_LOG_WARN(MOD, "enqueue %s%s: key already used for another message",
+                    what, key);
+    }
+    return rc;
+}
+
 int notify_enqueue(sqlite3 *db, const char *key, const char *phone,
                    const char *text)
 {
@@ -343,12 +400,9 @@ int notify_enqueue(sqlite3 *db, const char *key, const char *phone,
 int notify_enqueue_at(sqlite3 *db, const char *key, const char *phone,
                       const char *text, int64_t now)
 {
-    sqlite3_stmt *s = NULL;
-    int rc, src;
-    char masked[GL_MASK_MAX];
+    int rc, inserted;
 
-    if (db == NULL || key == NULL || key[0] == '\0' ||
-        strlen(key) >= NOTIFY_KEY_MAX) {
+    if (nt_key_bad(db, key)) {
         return GL_EINVAL;
     }
     rc = notify_phone_check(phone);
@@ -356,53 +410,16 @@ int notify_enqueue_at(sqlite3 *db, const char *key, const char *phone,
         rc = notify_text_check(text);
     }
     if (rc != GL_OK) {
-        GL_LOG_WARN(MOD, "enqueue %s to %s refused: %s", key,
-                    gl_mask_phone(masked, phone), gl_strerror(rc));
+        return nt_refused("", key, phone, rc);
+    }
+    rc = nt_insert(db, "sms", key, phone, text, now, &inserted);
+    if (rc != GL_OK || inserted) {
         return rc;
     }
-    src = sqlite3_prepare_v2(db,
-                             "INSERT INTO outbox (created, kind, phone, text,"
-                             " idem_key, next_at, updated)"
-                             " VALUES (?1, 'sms', ?2, ?3, ?4, ?1, ?1)"
-                             " ON CONFLICT (idem_key) DO NOTHING",
-                             -1, &s, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-    }
-    rc = nt_err(src);
-    if (rc != GL_OK || sqlite3_changes(db) == 1) {
-        goto out;
-    }
-    /* The key is known: the same request again, or a conflicting one. */
-    sqlite3_finalize(s);
-    s = NULL;
-    src = sqlite3_prepare_v2(db,
-                             "SELECT kind = 'sms' AND phone = ?2"
-                             " AND text = ?3 FROM outbox"
-                             " WHERE idem_key = ?1",
-                             -1, &s, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-    }
-    if (src == SQLITE_ROW) {
-        rc = sqlite3_column_int(s, 0) ? GL_OK : GL_SMS_CONFLICT;
-    } else {
-        rc = src == SQLITE_DONE ? GL_DB : nt_err(src);
-    }
-    if (rc == GL_SMS_CONFLICT) {
-        GL_LOG_WARN(MOD, "enqueue %s: key already used for another message",
-                    key);
-    }
-out:
-    sqlite3_finalize(s);
-    return rc;
+    return nt_known(db, "", key,
+                    "SELECT kind = 'sms' AND phone = ?2"
+                    " AND text = ?3 FROM outbox WHERE idem_key = ?1",
+                    STORE_ARGS(STORE_T(key), STORE_T(phone), STORE_T(text)));
 }
 
 int notify_enqueue_mms(sqlite3 *db, const char *key, const char *phone,
@@ -419,12 +436,10 @@ int notify_enqueue_mms_at(sqlite3 *db, const char *key, const char *phone,
                           const char *barcode, const char *const *addons,
                           int naddons, int64_t now)
 {
-    sqlite3_stmt *s = NULL;
-    char list[MMS_ADDONS_MAX * MMS_PATH_MAX] = "", masked[GL_MASK_MAX];
-    int rc, src;
+    char list[MMS_ADDONS_MAX * MMS_PATH_MAX] = "";
+    int rc, inserted;
 
-    if (db == NULL || key == NULL || key[0] == '\0' ||
-        strlen(key) >= NOTIFY_KEY_MAX) {
+    if (nt_key_bad(db, key)) {
         return GL_EINVAL;
     }
     rc = notify_phone_check(phone);
@@ -435,86 +450,38 @@ int notify_enqueue_mms_at(sqlite3 *db, const char *key, const char *phone,
         rc = mms_check(subject, barcode, addons, naddons);
     }
     if (rc != GL_OK) {
-        GL_LOG_WARN(MOD, "enqueue MMS %s to %s refused: %s", key,
-                    gl_mask_phone(masked, phone), gl_strerror(rc));
-        return rc;
+        return nt_refused("MMS ", key, phone, rc);
     }
     for (int i = 0; i < naddons; i++) {
         size_t n = strlen(list);
         snprintf(list + n, sizeof list - n, "%s%s", i > 0 ? "\n" : "",
                  addons[i]);
     }
-    src = sqlite3_prepare_v2(db,
-                             "INSERT INTO outbox (created, kind, phone, text,"
-                             " idem_key, next_at, updated)"
-                             " VALUES (?1, 'mms', ?2, ?3, ?4, ?1, ?1)"
-                             " ON CONFLICT (idem_key) DO NOTHING",
-                             -1, &s, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-    }
-    rc = nt_err(src);
+    rc = nt_insert(db, "mms", key, phone, text, now, &inserted);
     if (rc != GL_OK) {
-        goto out;
+        return rc;
     }
-    int inserted = sqlite3_changes(db) == 1;
-    int64_t id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(s);
-    s = NULL;
     if (inserted) {
-        src = sqlite3_prepare_v2(db,
-                                 "INSERT INTO outbox_mms (outbox_id, subject,"
-                                 " barcode, addons) VALUES (?1, ?2, ?3, ?4)",
-                                 -1, &s, NULL);
-        if (src == SQLITE_OK) {
-            sqlite3_bind_int64(s, 1, id);
-            sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
-            if (barcode != NULL) {
-                sqlite3_bind_text(s, 3, barcode, -1, SQLITE_STATIC);
-            }
-            sqlite3_bind_text(s, 4, list, -1, SQLITE_STATIC);
-            src = sqlite3_step(s);
-        }
         /* The caller's transaction (or the statement's own) rolls the
          * outbox row back with it if this fails. */
-        rc = nt_err(src);
-        goto out;
+        return nt_once(db,
+                       "INSERT INTO outbox_mms (outbox_id, subject,"
+                       " barcode, addons) VALUES (?1, ?2, ?3, ?4)",
+                       STORE_ARGS(STORE_I(sqlite3_last_insert_rowid(db)),
+                                  STORE_T(subject), STORE_T(barcode),
+                                  STORE_T(list)),
+                       NULL);
     }
-    /* The key is known: the same request again, or a conflicting one. */
-    src = sqlite3_prepare_v2(
-        db,
+    return nt_known(
+        db, "MMS ", key,
         "SELECT o.kind = 'mms' AND o.phone = ?2 AND o.text = ?3"
         " AND m.subject = ?4 AND COALESCE(m.barcode, '') = ?5"
         " AND m.addons = ?6"
         " FROM outbox o LEFT JOIN outbox_mms m ON m.outbox_id = o.id"
         " WHERE o.idem_key = ?1",
-        -1, &s, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, subject, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, barcode != NULL ? barcode : "", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(s, 6, list, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-    }
-    if (src == SQLITE_ROW) {
-        rc = sqlite3_column_int(s, 0) ? GL_OK : GL_SMS_CONFLICT;
-    } else {
-        rc = src == SQLITE_DONE ? GL_DB : nt_err(src);
-    }
-    if (rc == GL_SMS_CONFLICT) {
-        GL_LOG_WARN(MOD, "enqueue MMS %s: key already used for another message",
-                    key);
-    }
-out:
-    sqlite3_finalize(s);
-    return rc;
+        STORE_ARGS(STORE_T(key), STORE_T(phone), STORE_T(text),
+                   STORE_T(subject), STORE_T(barcode != NULL ? barcode : ""),
+                   STORE_T(list)));
 }
 
 /* ---- the outbox handle ------------------------------------------------- */
@@ -581,13 +548,12 @@ static const char *const nt_sql[NOTIFY_Q__COUNT] = {
         " WHERE outbox_id = ?1",
 };
 
+_Static_assert(NOTIFY_Q__COUNT <= GL_SQL_STMT_MAX,
+               "room for the outbox's statements");
+
 void notify_outbox_close(struct notify_outbox *ob)
 {
-    for (int i = 0; i < NOTIFY_Q__COUNT; i++) {
-        sqlite3_finalize(ob->q[i]);
-        ob->q[i] = NULL;
-    }
-    ob->db = NULL;
+    gl_sql_close(&ob->sql);
 }
 
 int notify_outbox_open(struct notify_outbox *ob, sqlite3 *db,
@@ -613,86 +579,84 @@ int notify_outbox_open(struct notify_outbox *ob, sqlite3 *db,
     }
     rc = notify_outbox_init(db);
     if (rc != GL_OK) {
-        snprintf(ob->errmsg, sizeof ob->errmsg, "outbox migration: %s",
+        snprintf(ob->sql.errmsg, sizeof ob->sql.errmsg, "outbox migration: %s",
                  db != NULL ? sqlite3_errmsg(db) : "no database");
         return rc;
     }
-    ob->db = db;
-    for (int i = 0; i < NOTIFY_Q__COUNT; i++) {
-        int src = sqlite3_prepare_v3(
-            db, nt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ob->q[i], NULL);
-        if (src != SQLITE_OK) {
-            snprintf(ob->errmsg, sizeof ob->errmsg, "outbox statement %d: %s",
-                     i, sqlite3_errmsg(db));
-            notify_outbox_close(ob);
-            return nt_err(src);
-        }
-    }
-    return GL_OK;
+    return gl_sql_open(&ob->sql, db, "outbox", NULL, nt_sql, NOTIFY_Q__COUNT);
 }
 
-/* Ends a use of q whose last sqlite3_step returned src: resets it and
- * clears its bindings, translating src (SQLite's text kept in errmsg). */
-static int nt_done(struct notify_outbox *ob, sqlite3_stmt *q, int src)
+/* Ends a use of st whose last sqlite3_step returned src: resets it and
+ * clears its bindings, translating src (SQLite's text kept in errmsg and
+ * logged). */
+static int nt_done(struct notify_outbox *ob, sqlite3_stmt *st, int src)
 {
-    int rc = (src == SQLITE_DONE || src == SQLITE_ROW) ? GL_OK : nt_err(src);
+    int rc = gl_sql_err(&ob->sql, src);
     if (rc != GL_OK) {
-        snprintf(ob->errmsg, sizeof ob->errmsg, "%s", sqlite3_errmsg(ob->db));
-        GL_LOG_ERR(MOD, "outbox: %s", ob->errmsg);
+        GL_LOG_ERR(MOD, "outbox: %s", ob->sql.errmsg);
     }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
-static int nt_exec(struct notify_outbox *ob, sqlite3_stmt *q)
+/* Runs statement q with a bound to its end. */
+static int nt_exec(struct notify_outbox *ob, int q, const struct store_val *a,
+                   size_t n)
 {
-    int src = sqlite3_step(q);
-    while (src == SQLITE_ROW) {
-        src = sqlite3_step(q);
+    sqlite3_stmt *st = gl_sql_stmt(&ob->sql, q, a, n);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
     }
-    return nt_done(ob, q, src);
+    return nt_done(ob, st, src);
 }
 
-static void nt_copy(char *out, size_t cap, sqlite3_stmt *q, int col)
+/*
+ * Claims the row q (NOTIFY_Q_TAKE or NOTIFY_Q_TAKE_MMS) finds due at now
+ * and marks it sending: its id (the caller zeroed it), phone, text and
+ * attempts, and with key != NULL its key.  GL_ENOTFOUND if none is due.
+ */
+static int nt_take(struct notify_outbox *ob, int q, int64_t now, int64_t *id,
+                   char phone[NOTIFY_PHONE_MAX], char text[NOTIFY_TEXT_MAX],
+                   int *attempts, char key[NOTIFY_KEY_MAX])
 {
-    const unsigned char *t = sqlite3_column_text(q, col);
-    snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+    sqlite3_stmt *st = gl_sql_stmt(
+        &ob->sql, q, STORE_ARGS(STORE_I(now), STORE_I(ob->retry.lease_s)));
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        gl_sql_copy_text(phone, NOTIFY_PHONE_MAX, st, 1);
+        gl_sql_copy_text(text, NOTIFY_TEXT_MAX, st, 2);
+        *attempts = sqlite3_column_int(st, 3);
+        if (key != NULL) {
+            gl_sql_copy_text(key, NOTIFY_KEY_MAX, st, 4);
+        }
+        src = sqlite3_step(st);
+    }
+    int rc = nt_done(ob, st, src);
+    return rc == GL_OK && *id == 0 ? GL_ENOTFOUND : rc;
 }
 
 int notify_outbox_take(struct notify_outbox *ob, int64_t now,
                        struct notify_msg *m)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_TAKE];
-    int src, rc;
+    sqlite3_stmt *st;
+    int src;
 
     memset(m, 0, sizeof *m);
-    sqlite3_bind_int64(q, 1, now);
-    sqlite3_bind_int64(q, 2, ob->retry.lease_s);
-    src = sqlite3_step(q);
-    if (src == SQLITE_ROW) {
-        m->id = sqlite3_column_int64(q, 0);
-        nt_copy(m->phone, sizeof m->phone, q, 1);
-        nt_copy(m->text, sizeof m->text, q, 2);
-        m->attempts = sqlite3_column_int(q, 3);
-        src = sqlite3_step(q);
-    }
-    rc = nt_done(ob, q, src);
+    int rc = nt_take(ob, NOTIFY_Q_TAKE, now, &m->id, m->phone, m->text,
+                     &m->attempts, NULL);
     if (rc != GL_OK) {
         return rc;
     }
-    if (m->id == 0) {
-        return GL_ENOTFOUND;
-    }
-    q = ob->q[NOTIFY_Q_PARTS];
-    sqlite3_bind_int64(q, 1, m->id);
-    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
-        int p = sqlite3_column_int(q, 0);
+    st = gl_sql_stmt(&ob->sql, NOTIFY_Q_PARTS, STORE_ARGS(STORE_I(m->id)));
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int p = sqlite3_column_int(st, 0);
         if (p >= 1 && p <= 32) {
             m->done_parts |= 1u << (p - 1);
         }
     }
-    return nt_done(ob, q, src);
+    return nt_done(ob, st, src);
 }
 
 /* Splits the stored add-on list (paths, one a line) into m. */
@@ -711,39 +675,25 @@ int notify_outbox_take_mms(struct notify_outbox *ob, int64_t now,
                            struct notify_mms *m)
 {
     for (;;) {
-        sqlite3_stmt *q = ob->q[NOTIFY_Q_TAKE_MMS];
-        int src, rc, found = 0;
+        int src, found = 0;
 
         memset(m, 0, sizeof *m);
-        sqlite3_bind_int64(q, 1, now);
-        sqlite3_bind_int64(q, 2, ob->retry.lease_s);
-        src = sqlite3_step(q);
-        if (src == SQLITE_ROW) {
-            m->id = sqlite3_column_int64(q, 0);
-            nt_copy(m->phone, sizeof m->phone, q, 1);
-            nt_copy(m->text, sizeof m->text, q, 2);
-            m->attempts = sqlite3_column_int(q, 3);
-            nt_copy(m->key, sizeof m->key, q, 4);
-            src = sqlite3_step(q);
-        }
-        rc = nt_done(ob, q, src);
+        int rc = nt_take(ob, NOTIFY_Q_TAKE_MMS, now, &m->id, m->phone, m->text,
+                         &m->attempts, m->key);
         if (rc != GL_OK) {
             return rc;
         }
-        if (m->id == 0) {
-            return GL_ENOTFOUND;
-        }
-        q = ob->q[NOTIFY_Q_MMS_PARTS];
-        sqlite3_bind_int64(q, 1, m->id);
-        src = sqlite3_step(q);
+        sqlite3_stmt *st = gl_sql_stmt(&ob->sql, NOTIFY_Q_MMS_PARTS,
+                                       STORE_ARGS(STORE_I(m->id)));
+        src = sqlite3_step(st);
         if (src == SQLITE_ROW) {
             found = 1;
-            nt_copy(m->subject, sizeof m->subject, q, 0);
-            nt_copy(m->barcode, sizeof m->barcode, q, 1);
-            nt_addons_split(m, (const char *)sqlite3_column_text(q, 2));
-            src = sqlite3_step(q);
+            gl_sql_copy_text(m->subject, sizeof m->subject, st, 0);
+            gl_sql_copy_text(m->barcode, sizeof m->barcode, st, 1);
+            nt_addons_split(m, (const char *)sqlite3_column_text(st, 2));
+            src = sqlite3_step(st);
         }
-        rc = nt_done(ob, q, src);
+        rc = nt_done(ob, st, src);
         if (rc != GL_OK || found) {
             return rc;
         }
@@ -755,41 +705,37 @@ int notify_outbox_take_mms(struct notify_outbox *ob, int64_t now,
     }
 }
 
+/* Records part of row id accepted as smsc_id (NULL: none new) and marks the
+ * row sent once all total parts are in. */
+static int nt_parts_done(struct notify_outbox *ob, int64_t id, int total,
+                         const char *smsc_id, int64_t now)
+{
+    return nt_exec(ob, NOTIFY_Q_PART_DONE,
+                   STORE_ARGS(STORE_I(id), STORE_I(total), STORE_T(smsc_id),
+                              STORE_I(now)));
+}
+
 int notify_outbox_part_sent(struct notify_outbox *ob, int64_t id, int part,
                             int total, const char *smsc_id, int64_t now)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_PART_INSERT];
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int(q, 2, part);
-    sqlite3_bind_text(q, 3, smsc_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now);
-    int rc = nt_exec(ob, q);
-    if (rc != GL_OK) {
-        return rc;
-    }
-    q = ob->q[NOTIFY_Q_PART_DONE];
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int(q, 2, total);
-    sqlite3_bind_text(q, 3, smsc_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now);
-    return nt_exec(ob, q);
+    int rc = nt_exec(
+        ob, NOTIFY_Q_PART_INSERT,
+        STORE_ARGS(STORE_I(id), STORE_I(part), STORE_T(smsc_id), STORE_I(now)));
+    return rc == GL_OK ? nt_parts_done(ob, id, total, smsc_id, now) : rc;
 }
 
 static int nt_retry(struct notify_outbox *ob, int64_t id, int prev_attempts,
                     const char *why, int64_t now)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_RETRY];
     int attempts = prev_attempts + 1;
     int failed = attempts >= ob->retry.max_attempts;
     int64_t next = now + notify_backoff(&ob->retry, attempts);
 
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int(q, 2, attempts);
-    sqlite3_bind_text(q, 3, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now);
-    sqlite3_bind_text(q, 5, failed ? "failed" : "queued", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, failed ? now : next);
-    int rc = nt_exec(ob, q);
+    int rc =
+        nt_exec(ob, NOTIFY_Q_RETRY,
+                STORE_ARGS(STORE_I(id), STORE_I(attempts), STORE_T(why),
+                           STORE_I(now), STORE_T(failed ? "failed" : "queued"),
+                           STORE_I(failed ? now : next)));
     if (rc == GL_OK) {
         if (failed) {
             GL_LOG_WARN(MOD, "outbox %lld failed after %d attempts: %s",
@@ -814,31 +760,23 @@ int notify_outbox_retry(struct notify_outbox *ob, const struct notify_msg *m,
 int notify_outbox_fail(struct notify_outbox *ob, int64_t id, const char *why,
                        int64_t now)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_FAIL];
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
     GL_LOG_WARN(MOD, "outbox %lld failed: %s", (long long)id, why);
-    return nt_exec(ob, q);
+    return nt_exec(ob, NOTIFY_Q_FAIL,
+                   STORE_ARGS(STORE_I(id), STORE_T(why), STORE_I(now)));
 }
 
 int notify_outbox_release(struct notify_outbox *ob, int64_t id, const char *why,
                           int64_t now)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_RELEASE];
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
-    return nt_exec(ob, q);
+    return nt_exec(ob, NOTIFY_Q_RELEASE,
+                   STORE_ARGS(STORE_I(id), STORE_T(why), STORE_I(now)));
 }
 
 int notify_outbox_note_due(struct notify_outbox *ob, const char *why,
                            int64_t now)
 {
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_NOTE_DUE];
-    sqlite3_bind_text(q, 1, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, now);
-    return nt_exec(ob, q);
+    return nt_exec(ob, NOTIFY_Q_NOTE_DUE,
+                   STORE_ARGS(STORE_T(why), STORE_I(now)));
 }
 
 int notify_outbox_receipt(struct notify_outbox *ob, const char *smsc_id,
@@ -846,20 +784,19 @@ int notify_outbox_receipt(struct notify_outbox *ob, const char *smsc_id,
 {
     static const char *const failed[] = {"UNDELIV", "EXPIRED", "DELETED",
                                          "REJECTD", "UNKNOWN"};
-    sqlite3_stmt *q = ob->q[NOTIFY_Q_RECEIPT];
+    sqlite3_stmt *st =
+        gl_sql_stmt(&ob->sql, NOTIFY_Q_RECEIPT,
+                    STORE_ARGS(STORE_T(smsc_id), STORE_T(stat), STORE_I(now)));
     int64_t id = 0;
     int src, rc;
 
-    sqlite3_bind_text(q, 1, smsc_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, stat, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now);
-    src = sqlite3_step(q);
+    src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        id = sqlite3_column_int64(q, 0);
-        while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         }
     }
-    rc = nt_done(ob, q, src);
+    rc = nt_done(ob, st, src);
     if (rc != GL_OK) {
         return rc;
     }
@@ -869,64 +806,59 @@ int notify_outbox_receipt(struct notify_outbox *ob, const char *smsc_id,
         return GL_ENOTFOUND;
     }
     if (strcmp(stat, "DELIVRD") == 0) {
-        q = ob->q[NOTIFY_Q_DELIVERED];
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int64(q, 2, now);
-        return nt_exec(ob, q);
+        return nt_exec(ob, NOTIFY_Q_DELIVERED,
+                       STORE_ARGS(STORE_I(id), STORE_I(now)));
     }
     for (size_t i = 0; i < sizeof failed / sizeof failed[0]; i++) {
         if (strcmp(stat, failed[i]) == 0) {
             char why[96];
             snprintf(why, sizeof why, "delivery receipt: stat %s err %s", stat,
                      err != NULL && err[0] != '\0' ? err : "-");
-            q = ob->q[NOTIFY_Q_UNDELIVERED];
-            sqlite3_bind_int64(q, 1, id);
-            sqlite3_bind_text(q, 2, why, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(q, 3, now);
             GL_LOG_WARN(MOD, "outbox %lld not delivered: %s", (long long)id,
                         why);
-            return nt_exec(ob, q);
+            return nt_exec(ob, NOTIFY_Q_UNDELIVERED,
+                           STORE_ARGS(STORE_I(id), STORE_T(why), STORE_I(now)));
         }
     }
     return GL_OK; /* ENROUTE, ACCEPTD: not final */
 }
 
-static int nt_get(struct notify_outbox *ob, sqlite3_stmt *q,
+/* The row statement q (GET, GET_BY_KEY) finds for argument a. */
+static int nt_get(struct notify_outbox *ob, int q, struct store_val a,
                   struct notify_row *r)
 {
-    int src = sqlite3_step(q);
+    sqlite3_stmt *st = gl_sql_stmt(&ob->sql, q, &a, 1);
+    int src = sqlite3_step(st);
     memset(r, 0, sizeof *r);
     if (src == SQLITE_ROW) {
-        r->id = sqlite3_column_int64(q, 0);
-        r->created = sqlite3_column_int64(q, 1);
-        nt_copy(r->kind, sizeof r->kind, q, 2);
-        nt_copy(r->phone, sizeof r->phone, q, 3);
-        nt_copy(r->text, sizeof r->text, q, 4);
-        nt_copy(r->key, sizeof r->key, q, 5);
-        r->state = nt_state_parse((const char *)sqlite3_column_text(q, 6));
-        r->attempts = sqlite3_column_int(q, 7);
-        r->next_at = sqlite3_column_int64(q, 8);
-        r->parts = sqlite3_column_int(q, 9);
-        nt_copy(r->smsc_id, sizeof r->smsc_id, q, 10);
-        nt_copy(r->last_error, sizeof r->last_error, q, 11);
-        src = sqlite3_step(q);
+        r->id = sqlite3_column_int64(st, 0);
+        r->created = sqlite3_column_int64(st, 1);
+        gl_sql_copy_text(r->kind, sizeof r->kind, st, 2);
+        gl_sql_copy_text(r->phone, sizeof r->phone, st, 3);
+        gl_sql_copy_text(r->text, sizeof r->text, st, 4);
+        gl_sql_copy_text(r->key, sizeof r->key, st, 5);
+        r->state = nt_state_parse((const char *)sqlite3_column_text(st, 6));
+        r->attempts = sqlite3_column_int(st, 7);
+        r->next_at = sqlite3_column_int64(st, 8);
+        r->parts = sqlite3_column_int(st, 9);
+        gl_sql_copy_text(r->smsc_id, sizeof r->smsc_id, st, 10);
+        gl_sql_copy_text(r->last_error, sizeof r->last_error, st, 11);
+        src = sqlite3_step(st);
     }
-    int rc = nt_done(ob, q, src);
+    int rc = nt_done(ob, st, src);
     return rc == GL_OK && r->id == 0 ? GL_ENOTFOUND : rc;
 }
 
 int notify_outbox_get(struct notify_outbox *ob, int64_t id,
                       struct notify_row *row)
 {
-    sqlite3_bind_int64(ob->q[NOTIFY_Q_GET], 1, id);
-    return nt_get(ob, ob->q[NOTIFY_Q_GET], row);
+    return nt_get(ob, NOTIFY_Q_GET, (struct store_val)STORE_I(id), row);
 }
 
 int notify_outbox_get_by_key(struct notify_outbox *ob, const char *key,
                              struct notify_row *row)
 {
-    sqlite3_bind_text(ob->q[NOTIFY_Q_GET_BY_KEY], 1, key, -1, SQLITE_STATIC);
-    return nt_get(ob, ob->q[NOTIFY_Q_GET_BY_KEY], row);
+    return nt_get(ob, NOTIFY_Q_GET_BY_KEY, STORE_T(key), row);
 }
 
 /* ---- the sender -------------------------------------------------------- */
@@ -956,7 +888,7 @@ int notify_sender_init(struct notify_sender *s, sqlite3 *db,
     smpp_client_init(&s->smpp, &sc);
     rc = notify_outbox_open(&s->ob, db, &cfg->retry);
     if (rc != GL_OK) {
-        snprintf(s->errmsg, sizeof s->errmsg, "%s", s->ob.errmsg);
+        snprintf(s->errmsg, sizeof s->errmsg, "%s", s->ob.sql.errmsg);
         return rc;
     }
     if (cfg->mms.url != NULL && cfg->mms.url[0] != '\0') {
@@ -1078,12 +1010,7 @@ static int ns_send_one(struct notify_sender *s, struct notify_msg *m,
     if (!submitted) {
         /* every part had been accepted before (a crash between the two
          * writes of the last part): only the row's state is behind */
-        sqlite3_stmt *q = s->ob.q[NOTIFY_Q_PART_DONE];
-        sqlite3_bind_int64(q, 1, m->id);
-        sqlite3_bind_int(q, 2, total);
-        sqlite3_bind_null(q, 3);
-        sqlite3_bind_int64(q, 4, now);
-        return nt_exec(&s->ob, q);
+        return nt_parts_done(&s->ob, m->id, total, NULL, now);
     }
     return GL_OK;
 }

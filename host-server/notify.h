@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "gl_sql.h"
 #include "mms.h"
 #include "smpp_client.h"
 
@@ -181,10 +182,8 @@ enum {
 };
 
 struct notify_outbox {
-    sqlite3 *db; /* borrowed */
+    struct gl_sql sql; /* on the borrowed connection; errmsg: SQLite's */
     struct notify_retry retry;
-    sqlite3_stmt *q[NOTIFY_Q__COUNT];
-    char errmsg[256];
 };
 
 /* Runs notify_outbox_init, then prepares the statements (once; kept until

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gl_sql.h"
+
 /* Every statement of the host.  Append only; the backends index by it. */
 enum store_q {
     /* transactions */
@@ -106,30 +108,8 @@ enum store_q {
     STORE_Q__COUNT
 };
 
-/* A value bound to a statement parameter (borrowed for the call). */
-enum store_type { STORE_NULL, STORE_INT, STORE_TEXT, STORE_BLOB };
-struct store_val {
-    enum store_type type;
-    int64_t i;
-    const void *p; /* TEXT: NUL-terminated; BLOB: n bytes */
-    size_t n;
-};
-/* TEXT, or NULL for a NULL pointer. */
-static inline struct store_val store_val_text(const char *s)
-{
-    struct store_val v = {.type = s != NULL ? STORE_TEXT : STORE_NULL,
-                          .p = s};
-    return v;
-}
-#define STORE_I(x) {.type = STORE_INT, .i = (int64_t)(x)}
-#define STORE_T(s) store_val_text(s)
-#define STORE_B(b, len) {.type = STORE_BLOB, .p = (b), .n = (len)}
-#define STORE_N {.type = STORE_NULL}
-/* STORE_ARGS(STORE_I(1), STORE_T("x")) -> array, count */
-#define STORE_ARGS(...)                                                       \
-    (const struct store_val[]){__VA_ARGS__},                                  \
-        sizeof((const struct store_val[]){__VA_ARGS__}) /                     \
-            sizeof(struct store_val)
+/* Arguments are arrays of struct store_val (gl_sql.h): STORE_I, STORE_T,
+ * STORE_B, STORE_N, STORE_ARGS. */
 
 struct store;
 

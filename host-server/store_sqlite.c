@@ -11,7 +11,8 @@
  *    leaves either the old or the new version, never a half step.
  *  - Every statement of enum store_q is prepared once at open with
  *    SQLITE_PREPARE_PERSISTENT and kept until close.
- *  - SQLite result codes become gl_err codes in sq_err(), the only place.
+ *  - SQLite result codes become gl_err codes in sq_err(), through the
+ *    project's one translation (gl_sql_rc in gl_sql.h).
  *  - Transfers are immutable: triggers refuse UPDATE and DELETE on them.
  */
 #include <assert.h>
@@ -348,7 +349,8 @@ static const char *const sq_sql[STORE_Q__COUNT] = {
 
 /* ---- errors ---------------------------------------------------------- */
 
-/* The one translation of SQLite result codes into gl_err codes. */
+/* SQLite's code -> gl_err (gl_sql_rc), keeping SQLite's text.  Out of
+ * memory is the store's own GL_ENOMEM. */
 static int sq_err(struct store *st, int rc)
 {
     sqlite3 *db = st->db;
@@ -357,30 +359,7 @@ static int sq_err(struct store *st, int rc)
     } else {
         snprintf(st->errmsg, sizeof st->errmsg, "%s", sqlite3_errstr(rc));
     }
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return GL_OK;
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_NOMEM:
-        return GL_ENOMEM;
-    case SQLITE_CONSTRAINT:
-        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-            rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            return GL_EEXIST;
-        }
-        return GL_DB;
-    default:
-        return GL_DB;
-    }
+    return (rc & 0xff) == SQLITE_NOMEM ? GL_ENOMEM : gl_sql_rc(rc);
 }
 
 /* ---- open / migrate / close ------------------------------------------ */
@@ -544,29 +523,12 @@ static int sq_query(struct store *st, enum store_q q, const struct store_val *a,
                     size_t n, struct store_cursor *cur)
 {
     sqlite3_stmt *s = st->stmts[q];
-    int src = SQLITE_OK;
+    int src;
     cur->st = st;
     cur->stmt = NULL;
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    for (size_t i = 0; i < n && src == SQLITE_OK; i++) {
-        int idx = (int)i + 1;
-        switch (a[i].type) {
-        case STORE_NULL:
-            src = sqlite3_bind_null(s, idx);
-            break;
-        case STORE_INT:
-            src = sqlite3_bind_int64(s, idx, a[i].i);
-            break;
-        case STORE_TEXT:
-            src = sqlite3_bind_text(s, idx, a[i].p, -1, SQLITE_STATIC);
-            break;
-        case STORE_BLOB:
-            src = sqlite3_bind_blob(s, idx, a[i].p, (int)a[i].n,
-                                    SQLITE_STATIC);
-            break;
-        }
-    }
+    src = gl_sql_bind(s, a, n);
     if (src != SQLITE_OK) {
         int rc = sq_err(st, src);
         sqlite3_reset(s);

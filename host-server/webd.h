@@ -114,7 +114,7 @@ struct webd {
     struct ledger lg;
     struct registry reg;
     int st_open, lg_ready, reg_ready;
-    void *stmt[16];         /* sqlite3_stmt *, webd_db.c's */
+    struct gl_sql sql;      /* webd_db.c's statements, on st's connection */
     struct webd_card *card; /* the card worker; NULL: no [acquirer] (cards
                                answer 503) */
     struct shop shop;       /* without an acquirer: cards go to card */

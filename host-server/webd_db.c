@@ -20,6 +20,7 @@
 
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "notify.h"
 #include "webd.h"
 
@@ -85,68 +86,42 @@ static sqlite3 *wdb(struct webd *w)
     return (sqlite3 *)w->st.db;
 }
 
-static int wdb_err(struct webd *w, int src)
+/* rc, with SQLite's text logged when it is an unexpected failure. */
+static int wdb_logged(struct webd *w, int rc)
 {
-    switch (src) {
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_CONSTRAINT:
-        return GL_EEXIST;
-    default:
-        GL_LOG_ERR("webd", "sqlite: %s", sqlite3_errmsg(wdb(w)));
-        return GL_DB;
+    if (rc == GL_DB) {
+        GL_LOG_ERR("webd", "sqlite: %s", w->sql.errmsg);
     }
+    return rc;
 }
 
-static sqlite3_stmt *wdb_stmt(struct webd *w, int q)
+/* The error of the step that just failed. */
+static int wdb_err(struct webd *w)
 {
-    sqlite3_stmt *s = w->stmt[q];
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return s;
+    return wdb_logged(w, gl_sql_last_err(&w->sql));
 }
 
-static int wdb_done(struct webd *w, sqlite3_stmt *s)
+/* Runs q (no rows); changes (may be NULL) gets the rows written. */
+static int wdb_exec(struct webd *w, int q, const struct store_val *a, size_t n,
+                    int64_t *changes)
 {
-    int src = sqlite3_step(s);
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? GL_OK : wdb_err(w, src);
+    return wdb_logged(w, gl_sql_exec(&w->sql, q, a, n, changes));
 }
 
 int webd_db_init(struct webd *w, char *err)
 {
-    _Static_assert(WQ__COUNT <= sizeof w->stmt / sizeof w->stmt[0],
-                   "room for webd's statements");
-    if (sqlite3_exec(wdb(w), wdb_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, 256, "webd tables: %.200s", sqlite3_errmsg(wdb(w)));
-        return GL_DB;
+    _Static_assert(WQ__COUNT <= GL_SQL_STMT_MAX, "room for webd's statements");
+    int rc =
+        gl_sql_open(&w->sql, w->st.db, "webd", wdb_schema, wdb_sql, WQ__COUNT);
+    if (rc != GL_OK) {
+        snprintf(err, 256, "%.255s", w->sql.errmsg);
     }
-    for (int q = 0; q < WQ__COUNT; q++) {
-        sqlite3_stmt *s = NULL;
-        if (sqlite3_prepare_v3(wdb(w), wdb_sql[q], -1,
-                               SQLITE_PREPARE_PERSISTENT, &s,
-                               NULL) != SQLITE_OK) {
-            snprintf(err, 256, "webd statement %d: %.200s", q,
-                     sqlite3_errmsg(wdb(w)));
-            return GL_DB;
-        }
-        w->stmt[q] = s;
-    }
-    return GL_OK;
+    return rc;
 }
 
 void webd_db_deinit(struct webd *w)
 {
-    for (size_t q = 0; q < sizeof w->stmt / sizeof w->stmt[0]; q++) {
-        sqlite3_finalize(w->stmt[q]);
-        w->stmt[q] = NULL;
-    }
+    gl_sql_close(&w->sql);
 }
 
 int64_t webd_now(const struct webd *w)
@@ -428,13 +403,13 @@ static int wdb_code_draw(struct webd *w, char code[WEBD_CODE_DIGITS + 1])
 static int wdb_window(struct webd *w, int q, const char *who, int64_t since,
                       int64_t *count, int64_t *oldest)
 {
-    sqlite3_stmt *s = wdb_stmt(w, q);
-    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, since);
+    sqlite3_stmt *s =
+        gl_sql_stmt(&w->sql, q, STORE_ARGS(STORE_T(who), STORE_I(since)));
     int src = sqlite3_step(s);
     if (src != SQLITE_ROW) {
+        int rc = wdb_err(w);
         sqlite3_reset(s);
-        return wdb_err(w, src);
+        return rc;
     }
     *count = sqlite3_column_int64(s, 0);
     *oldest = sqlite3_column_int64(s, 1);
@@ -451,7 +426,6 @@ int webd_code_issue(struct webd *w, const char *phone, const char *ip,
     char code[WEBD_CODE_DIGITS + 1] = "";
     char text[160], key[48], mask[GL_MASK_MAX];
     uint8_t hash[CRYPTO_HMAC_LEN];
-    sqlite3_stmt *s;
     int rc;
 
     memset(res, 0, sizeof *res);
@@ -497,19 +471,13 @@ int webd_code_issue(struct webd *w, const char *phone, const char *ip,
         goto out; /* rolls back nothing written */
     }
     /* Housekeeping: codes out of every window, sessions past expiry. */
-    s = wdb_stmt(w, WQ_PURGE_CODES);
-    sqlite3_bind_int64(s, 1, since);
-    sqlite3_bind_int64(s, 2, now);
-    rc = wdb_done(w, s);
+    rc = wdb_exec(w, WQ_PURGE_CODES, STORE_ARGS(STORE_I(since), STORE_I(now)),
+                  NULL);
     if (rc == GL_OK) {
-        s = wdb_stmt(w, WQ_PURGE_SESSIONS);
-        sqlite3_bind_int64(s, 1, now);
-        rc = wdb_done(w, s);
+        rc = wdb_exec(w, WQ_PURGE_SESSIONS, STORE_ARGS(STORE_I(now)), NULL);
     }
     if (rc == GL_OK) {
-        s = wdb_stmt(w, WQ_RETIRE);
-        sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
-        rc = wdb_done(w, s);
+        rc = wdb_exec(w, WQ_RETIRE, STORE_ARGS(STORE_T(phone)), NULL);
     }
     if (rc == GL_OK) {
         rc = wdb_code_draw(w, code);
@@ -520,13 +488,11 @@ int webd_code_issue(struct webd *w, const char *phone, const char *ip,
     if (rc != GL_OK) {
         goto out;
     }
-    s = wdb_stmt(w, WQ_CODE_INSERT);
-    sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, hash, sizeof hash, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_int64(s, 5, now + cfg->code_ttl);
-    rc = wdb_done(w, s);
+    rc = wdb_exec(w, WQ_CODE_INSERT,
+                  STORE_ARGS(STORE_T(phone), STORE_T(ip),
+                             STORE_B(hash, sizeof hash), STORE_I(now),
+                             STORE_I(now + cfg->code_ttl)),
+                  NULL);
     if (rc != GL_OK) {
         goto out;
     }
@@ -592,16 +558,15 @@ int webd_session_create(struct webd *w, const char *phone, const char *code,
     if (rc != GL_OK) {
         return rc;
     }
-    s = wdb_stmt(w, WQ_CODE_LIVE);
-    sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, w->cfg->code_tries);
+    s = gl_sql_stmt(
+        &w->sql, WQ_CODE_LIVE,
+        STORE_ARGS(STORE_T(phone), STORE_I(now), STORE_I(w->cfg->code_tries)));
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW && sqlite3_column_bytes(s, 1) == (int)sizeof want) {
         id = sqlite3_column_int64(s, 0);
         memcpy(want, sqlite3_column_blob(s, 1), sizeof want);
     } else if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = wdb_err(w, src);
+        rc = wdb_err(w);
     }
     sqlite3_reset(s);
     if (rc != GL_OK) {
@@ -616,16 +581,13 @@ int webd_session_create(struct webd *w, const char *phone, const char *code,
         goto out;
     }
     if (!crypto_ct_equal(want, got, sizeof want)) {
-        s = wdb_stmt(w, WQ_CODE_TRY);
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, w->cfg->code_tries);
-        rc = wdb_done(w, s);
+        rc = wdb_exec(w, WQ_CODE_TRY,
+                      STORE_ARGS(STORE_I(id), STORE_I(w->cfg->code_tries)),
+                      NULL);
         wrong = 1; /* committed below, answered GL_REG_AUTH */
         goto out;
     }
-    s = wdb_stmt(w, WQ_CODE_USE);
-    sqlite3_bind_int64(s, 1, id);
-    rc = wdb_done(w, s);
+    rc = wdb_exec(w, WQ_CODE_USE, STORE_ARGS(STORE_I(id)), NULL);
     if (rc == GL_OK &&
         crypto_random(crypto_rng_fill, &w->rng, raw, sizeof raw) != GL_OK) {
         rc = GL_CRYPTO;
@@ -638,12 +600,10 @@ int webd_session_create(struct webd *w, const char *phone, const char *code,
     if (rc != GL_OK) {
         goto out;
     }
-    s = wdb_stmt(w, WQ_SESSION_INSERT);
-    sqlite3_bind_blob(s, 1, th, sizeof th, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, phone, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_int64(s, 4, now + w->cfg->session_ttl);
-    rc = wdb_done(w, s);
+    rc = wdb_exec(w, WQ_SESSION_INSERT,
+                  STORE_ARGS(STORE_B(th, sizeof th), STORE_T(phone),
+                             STORE_I(now), STORE_I(now + w->cfg->session_ttl)),
+                  NULL);
 out:
     rc = store_op_end(&w->st, rc);
     if (rc == GL_OK && wrong) {
@@ -671,16 +631,16 @@ int webd_session_get(struct webd *w, const char *token,
     if (rc != GL_OK) {
         return rc;
     }
-    sqlite3_stmt *s = wdb_stmt(w, WQ_SESSION_GET);
-    sqlite3_bind_blob(s, 1, th, sizeof th, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, webd_now(w));
+    sqlite3_stmt *s =
+        gl_sql_stmt(&w->sql, WQ_SESSION_GET,
+                    STORE_ARGS(STORE_B(th, sizeof th), STORE_I(webd_now(w))));
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
         snprintf(phone, REGISTRY_PHONE_MAX + 1, "%s",
                  (const char *)sqlite3_column_text(s, 0));
         rc = GL_OK;
     } else {
-        rc = src == SQLITE_DONE ? GL_REG_AUTH : wdb_err(w, src);
+        rc = src == SQLITE_DONE ? GL_REG_AUTH : wdb_err(w);
     }
     sqlite3_reset(s);
     return rc;
@@ -693,11 +653,11 @@ int webd_session_delete(struct webd *w, const char *token)
     if (rc != GL_OK) {
         return rc;
     }
-    sqlite3_stmt *s = wdb_stmt(w, WQ_SESSION_DELETE);
-    sqlite3_bind_blob(s, 1, th, sizeof th, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, webd_now(w));
-    rc = wdb_done(w, s);
-    if (rc == GL_OK && sqlite3_changes(wdb(w)) == 0) {
+    int64_t changes = 0;
+    rc = wdb_exec(w, WQ_SESSION_DELETE,
+                  STORE_ARGS(STORE_B(th, sizeof th), STORE_I(webd_now(w))),
+                  &changes);
+    if (rc == GL_OK && changes == 0) {
         rc = GL_REG_AUTH;
     }
     return rc;
