@@ -14,6 +14,7 @@
 
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "gl_text.h"
 
 /* Bytes of one printed line: 64 columns of Korean text are 96 bytes, and
@@ -327,26 +328,6 @@ int term_receipt(struct escpos_enc *e, const struct term_ident *id,
 
 /* ---- report figures ---------------------------------------------------- */
 
-static int db_err(int src)
-{
-    switch (src & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return GL_OK;
-    case SQLITE_NOMEM:
-        return GL_ENOMEM;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    default:
-        return GL_DB;
-    }
-}
-
 /*
  * The counted rows of batch ?1 with their class (D debit, C credit, DR and
  * CR voids of either: a void takes its original's class, as tj_totals()
@@ -447,7 +428,7 @@ static int walk_section(sqlite3 *db, int bn, const char *section,
     }
     src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (src != SQLITE_OK) {
-        rc = db_err(src);
+        rc = gl_sql_rc(src);
         goto out;
     }
     sqlite3_bind_int(st, 1, bn);
@@ -473,7 +454,7 @@ static int walk_section(sqlite3 *db, int bn, const char *section,
             }
         }
     }
-    rc = src == SQLITE_DONE ? GL_OK : db_err(src);
+    rc = src == SQLITE_DONE ? GL_OK : gl_sql_rc(src);
 out:
     sqlite3_finalize(st);
     return rc;
@@ -682,7 +663,7 @@ int term_rows_csv(FILE *f, sqlite3 *db, int bn)
           f);
     src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (src != SQLITE_OK) {
-        rc = db_err(src);
+        rc = gl_sql_rc(src);
         goto out;
     }
     sqlite3_bind_int(st, 1, bn);
@@ -714,7 +695,7 @@ int term_rows_csv(FILE *f, sqlite3 *db, int bn)
                 (long long)sqlite3_column_int64(st, 15),
                 (long long)sqlite3_column_int64(st, 16));
     }
-    rc = src == SQLITE_DONE ? GL_OK : db_err(src);
+    rc = src == SQLITE_DONE ? GL_OK : gl_sql_rc(src);
     if (rc == GL_OK && ferror(f)) {
         rc = GL_EIO;
     }

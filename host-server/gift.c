@@ -30,10 +30,10 @@
 #include "crypto.h"
 #include "gl_err.h"
 #include "gl_log.h"
+#include "gl_text.h"
 #include "notify.h"
 #include "store.h"
 
-#define GF_KST (9 * 3600)
 #define GF_DAY 86400
 #define GF_DEFAULT_BASE "https://giftlink.example/g/"
 
@@ -336,30 +336,11 @@ out:
 /* ---- helpers --------------------------------------------------------------
  */
 
-/* 30000 -> "30,000" */
-static void gf_krw(char out[32], int64_t v)
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%" PRId64, v < 0 ? -v : v);
-    size_t o = 0;
-    if (v < 0) {
-        out[o++] = '-';
-    }
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0) {
-            out[o++] = ',';
-        }
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-}
-
 /* "MM/DD" of t in Korea Standard Time. */
 static void gf_date(char out[16], int64_t t)
 {
-    time_t tt = (time_t)(t + GF_KST);
     struct tm tm;
-    gmtime_r(&tt, &tm);
+    gl_kst(t, &tm);
     snprintf(out, 16, "%02u/%02u", (unsigned)(tm.tm_mon % 12) + 1u,
              (unsigned)tm.tm_mday % 32u);
 }
@@ -1143,7 +1124,7 @@ static int gf_sms_offer(struct gift *g, int64_t gid,
 {
     char text[NOTIFY_TEXT_MAX], key[48], total[32], date[16];
     size_t o;
-    gf_krw(total, pkg->total);
+    gl_krw(total, pkg->total);
     gf_date(date, pkg->expires_at);
     o = (size_t)snprintf(text, sizeof text,
                          "[giftlink] %s님이 상품권 %zu장(%s원)을 선물했습니다.",
@@ -1344,7 +1325,7 @@ static int gf_sms_closed(struct gift *g, const struct gf_row *r,
                          enum gift_state state, size_t nitems, int64_t now)
 {
     char text[NOTIFY_TEXT_MAX], key[48], total[32], rm[GL_MASK_MAX];
-    gf_krw(total, r->total);
+    gl_krw(total, r->total);
     gl_mask_phone(rm, r->recipient);
     if (state == GIFT_ACCEPTED) {
         snprintf(text, sizeof text,

@@ -14,11 +14,11 @@
  */
 #include "online.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +91,9 @@ static const char ol_schema[] =
 #define OL_AUTH_COLS                                                           \
     "auth_id, merchant, voucher_masked, account, state, requested, held,"      \
     " captured, refunded, hold_expires, created, updated"
+
+_Static_assert(ONLINE_Q__COUNT <= GL_SQL_STMT_MAX,
+               "the online's statements fit one gl_sql");
 
 static const char *const ol_sql[ONLINE_Q__COUNT] = {
     [ONLINE_Q_KEY_INSERT] = "INSERT INTO online_key (key_id, merchant,"
@@ -209,101 +212,16 @@ const char *online_extend_name(int verdict)
 
 const char *online_errmsg(const struct online *o)
 {
-    return o->errmsg;
+    return o->sql.errmsg;
 }
 
 /* ---- statements ------------------------------------------------------- */
-
-static sqlite3 *ol_db(const struct online *o)
-{
-    return (sqlite3 *)o->db;
-}
-
-/* SQLite's code -> gl_err, keeping SQLite's text. */
-static int ol_err(struct online *o, int src)
-{
-    snprintf(o->errmsg, sizeof o->errmsg, "%s", sqlite3_errmsg(ol_db(o)));
-    switch (src & 0xff) {
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_CONSTRAINT:
-        if (src == SQLITE_CONSTRAINT_UNIQUE ||
-            src == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            return GL_EEXIST;
-        }
-        return GL_DB;
-    default:
-        return GL_DB;
-    }
-}
-
-/* Statement q, reset, with the arguments bound (borrowed until reset). */
-static sqlite3_stmt *ol_stmt(struct online *o, int q, const struct store_val *a,
-                             size_t n)
-{
-    sqlite3_stmt *st = o->q[q];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    for (size_t i = 0; i < n; i++) {
-        int col = (int)i + 1;
-        switch (a[i].type) {
-        case STORE_INT:
-            sqlite3_bind_int64(st, col, a[i].i);
-            break;
-        case STORE_TEXT:
-            sqlite3_bind_text(st, col, a[i].p, -1, SQLITE_STATIC);
-            break;
-        case STORE_BLOB:
-            sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n, SQLITE_STATIC);
-            break;
-        case STORE_NULL:
-            sqlite3_bind_null(st, col);
-            break;
-        }
-    }
-    return st;
-}
-
-/* Runs q (no rows).  *changes (may be NULL) gets the rows written. */
-static int ol_exec(struct online *o, int q, const struct store_val *a, size_t n,
-                   int64_t *changes)
-{
-    sqlite3_stmt *st = ol_stmt(o, q, a, n);
-    int src = sqlite3_step(st);
-    int rc = GL_OK;
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
-    } else if (changes != NULL) {
-        *changes = sqlite3_changes64(ol_db(o));
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-static void ol_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
-}
 
 /* ---- open / close ------------------------------------------------------ */
 
 void online_close(struct online *o)
 {
-    for (int i = 0; i < ONLINE_Q__COUNT; i++) {
-        if (o->q[i] != NULL) {
-            sqlite3_finalize(o->q[i]);
-            o->q[i] = NULL;
-        }
-    }
-    crypto_wipe(o->pepper, sizeof o->pepper);
-    o->pepper_len = 0;
-    o->db = NULL;
+    gl_sql_close(&o->sql);
 }
 
 int online_open(struct online *o, struct registry *reg,
@@ -322,7 +240,7 @@ int online_open(struct online *o, struct registry *reg,
         o->cfg.hold_timeout > 7 * OL_DAY ||
         (cfg != NULL && cfg->key_pepper_len > sizeof o->pepper)) {
         rc = GL_EINVAL;
-        snprintf(o->errmsg, sizeof o->errmsg, "bad configuration");
+        snprintf(o->sql.errmsg, sizeof o->sql.errmsg, "bad configuration");
         goto out;
     }
     if (o->cfg.hold_timeout == 0) {
@@ -340,34 +258,19 @@ int online_open(struct online *o, struct registry *reg,
     }
     o->cfg.key_pepper_len = 0;
     if (o->st->ops != &store_sqlite_ops) {
-        snprintf(o->errmsg, sizeof o->errmsg,
+        snprintf(o->sql.errmsg, sizeof o->sql.errmsg,
                  "online use needs the SQLite store, not %s", o->st->ops->name);
         rc = GL_ENOTSUP;
         goto out;
     }
-    o->db = o->st->db;
-    rc = store_exec_sql(o->st, ol_schema);
+    rc = notify_outbox_init(o->st->db);
     if (rc != GL_OK) {
-        snprintf(o->errmsg, sizeof o->errmsg, "online tables: %s",
-                 store_errmsg(o->st));
+        snprintf(o->sql.errmsg, sizeof o->sql.errmsg, "outbox: %s",
+                 sqlite3_errmsg(o->st->db));
         goto out;
     }
-    rc = notify_outbox_init(ol_db(o));
-    if (rc != GL_OK) {
-        snprintf(o->errmsg, sizeof o->errmsg, "outbox: %s",
-                 sqlite3_errmsg(ol_db(o)));
-        goto out;
-    }
-    for (int i = 0; i < ONLINE_Q__COUNT; i++) {
-        sqlite3_stmt *st = NULL;
-        int src = sqlite3_prepare_v3(ol_db(o), ol_sql[i], -1,
-                                     SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (src != SQLITE_OK) {
-            rc = ol_err(o, src);
-            goto out;
-        }
-        o->q[i] = st;
-    }
+    rc = gl_sql_open(&o->sql, o->st->db, "online", ol_schema, ol_sql,
+                     ONLINE_Q__COUNT);
 out:
     if (rc != GL_OK) {
         online_close(o);
@@ -475,11 +378,11 @@ int online_key_add(struct online *o, const char *merchant,
         ol_hex(raw + 8, 32, secret);
         rc = ol_key_mac(o, secret, mac);
         if (rc == GL_OK) {
-            rc = ol_exec(o, ONLINE_Q_KEY_INSERT,
-                         STORE_ARGS(STORE_T(id), STORE_T(merchant),
-                                    STORE_B(mac, sizeof mac),
-                                    STORE_I(ledger_now(o->lg))),
-                         NULL);
+            rc = gl_sql_exec(&o->sql, ONLINE_Q_KEY_INSERT,
+                             STORE_ARGS(STORE_T(id), STORE_T(merchant),
+                                        STORE_B(mac, sizeof mac),
+                                        STORE_I(ledger_now(o->lg))),
+                             NULL);
         }
         if (rc != GL_EEXIST) {
             break; /* an id drawn twice is drawn again */
@@ -514,7 +417,7 @@ int online_key_check(struct online *o, const char *key,
     memcpy(id, key + 4, ONLINE_KEY_ID_LEN);
     id[ONLINE_KEY_ID_LEN] = '\0';
     memcpy(stored, none, sizeof stored);
-    st = ol_stmt(o, ONLINE_Q_KEY_GET, STORE_ARGS(STORE_T(id)));
+    st = gl_sql_stmt(&o->sql, ONLINE_Q_KEY_GET, STORE_ARGS(STORE_T(id)));
     src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         const void *b = sqlite3_column_blob(st, 1);
@@ -522,10 +425,10 @@ int online_key_check(struct online *o, const char *key,
             memcpy(stored, b, sizeof stored);
             found = 1;
         }
-        ol_copy(merchant, REGISTRY_ID_MAX + 1, sqlite3_column_text(st, 0));
+        gl_sql_copy_text(merchant, REGISTRY_ID_MAX + 1, st, 0);
         revoked = sqlite3_column_int(st, 2) != 0;
     } else if (src != SQLITE_DONE) {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     if (rc == GL_OK) {
@@ -554,7 +457,8 @@ int online_key_revoke(struct online *o, const char *key_id)
         !ol_hex_ok(key_id, ONLINE_KEY_ID_LEN)) {
         return GL_ENOTFOUND;
     }
-    rc = ol_exec(o, ONLINE_Q_KEY_REVOKE, STORE_ARGS(STORE_T(key_id)), &n);
+    rc = gl_sql_exec(&o->sql, ONLINE_Q_KEY_REVOKE, STORE_ARGS(STORE_T(key_id)),
+                     &n);
     if (rc == GL_OK && n == 0) {
         rc = GL_ENOTFOUND;
     }
@@ -590,8 +494,9 @@ static int ol_fingerprint(const struct online *o, struct ol_req *r)
 static int ol_lookup(struct online *o, const struct ol_req *r,
                      struct online_result *res)
 {
-    sqlite3_stmt *st = ol_stmt(
-        o, ONLINE_Q_REQ_GET, STORE_ARGS(STORE_T(r->merchant), STORE_T(r->key)));
+    sqlite3_stmt *st =
+        gl_sql_stmt(&o->sql, ONLINE_Q_REQ_GET,
+                    STORE_ARGS(STORE_T(r->merchant), STORE_T(r->key)));
     int src = sqlite3_step(st);
     int rc = GL_OK;
     if (src == SQLITE_ROW) {
@@ -606,19 +511,18 @@ static int ol_lookup(struct online *o, const struct ol_req *r,
         } else {
             res->replay = 1;
             res->outcome = (enum online_outcome)sqlite3_column_int(st, 2);
-            ol_copy(res->auth_id, sizeof res->auth_id,
-                    sqlite3_column_text(st, 3));
+            gl_sql_copy_text(res->auth_id, sizeof res->auth_id, st, 3);
             res->amount = sqlite3_column_int64(st, 4);
             res->released = sqlite3_column_int64(st, 5);
             res->balance = sqlite3_column_int64(st, 6);
             res->available = sqlite3_column_int64(st, 7);
             res->hold_expires = sqlite3_column_int64(st, 8);
-            ol_copy(res->err, sizeof res->err, sqlite3_column_text(st, 9));
+            gl_sql_copy_text(res->err, sizeof res->err, st, 9);
         }
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -627,15 +531,15 @@ static int ol_lookup(struct online *o, const struct ol_req *r,
 static int ol_record(struct online *o, const struct ol_req *r,
                      const struct online_result *res)
 {
-    return ol_exec(o, ONLINE_Q_REQ_INSERT,
-                   STORE_ARGS(STORE_T(r->merchant), STORE_T(r->key),
-                              STORE_T(r->op), STORE_T(r->fp),
-                              STORE_I(res->outcome), STORE_T(res->auth_id),
-                              STORE_I(res->amount), STORE_I(res->released),
-                              STORE_I(res->balance), STORE_I(res->available),
-                              STORE_I(res->hold_expires), STORE_T(res->err),
-                              STORE_I(ledger_now(o->lg))),
-                   NULL);
+    return gl_sql_exec(
+        &o->sql, ONLINE_Q_REQ_INSERT,
+        STORE_ARGS(STORE_T(r->merchant), STORE_T(r->key), STORE_T(r->op),
+                   STORE_T(r->fp), STORE_I(res->outcome), STORE_T(res->auth_id),
+                   STORE_I(res->amount), STORE_I(res->released),
+                   STORE_I(res->balance), STORE_I(res->available),
+                   STORE_I(res->hold_expires), STORE_T(res->err),
+                   STORE_I(ledger_now(o->lg))),
+        NULL);
 }
 
 /* Balance and available of a voucher account into res. */
@@ -744,12 +648,12 @@ static int ol_do_authorize(struct online *o, struct ol_req *r,
         goto out;
     }
     res->hold_expires = now + o->cfg.hold_timeout;
-    rc = ol_exec(o, ONLINE_Q_AUTH_INSERT,
-                 STORE_ARGS(STORE_T(res->auth_id), STORE_T(r->merchant),
-                            STORE_T(masked), STORE_I(v.account),
-                            STORE_I(r->amount), STORE_I(lr.amount),
-                            STORE_I(res->hold_expires), STORE_I(now)),
-                 NULL);
+    rc = gl_sql_exec(&o->sql, ONLINE_Q_AUTH_INSERT,
+                     STORE_ARGS(STORE_T(res->auth_id), STORE_T(r->merchant),
+                                STORE_T(masked), STORE_I(v.account),
+                                STORE_I(r->amount), STORE_I(lr.amount),
+                                STORE_I(res->hold_expires), STORE_I(now)),
+                     NULL);
     if (rc == GL_OK) {
         rc = ol_balances(o, v.account, res);
     }
@@ -774,17 +678,17 @@ out:
 static int ol_auth_load(struct online *o, const char *auth_id,
                         const char *merchant, struct ol_auth *out)
 {
-    sqlite3_stmt *st = ol_stmt(o, ONLINE_Q_AUTH_GET,
-                               STORE_ARGS(STORE_T(auth_id), STORE_T(merchant)));
+    sqlite3_stmt *st =
+        gl_sql_stmt(&o->sql, ONLINE_Q_AUTH_GET,
+                    STORE_ARGS(STORE_T(auth_id), STORE_T(merchant)));
     int src = sqlite3_step(st);
     int rc = GL_OK;
     memset(out, 0, sizeof *out);
     if (src == SQLITE_ROW) {
         struct online_auth *a = &out->a;
-        ol_copy(a->auth_id, sizeof a->auth_id, sqlite3_column_text(st, 0));
-        ol_copy(a->merchant, sizeof a->merchant, sqlite3_column_text(st, 1));
-        ol_copy(a->voucher_masked, sizeof a->voucher_masked,
-                sqlite3_column_text(st, 2));
+        gl_sql_copy_text(a->auth_id, sizeof a->auth_id, st, 0);
+        gl_sql_copy_text(a->merchant, sizeof a->merchant, st, 1);
+        gl_sql_copy_text(a->voucher_masked, sizeof a->voucher_masked, st, 2);
         out->account = sqlite3_column_int64(st, 3);
         a->state = sqlite3_column_int(st, 4);
         a->requested = sqlite3_column_int64(st, 5);
@@ -797,7 +701,7 @@ static int ol_auth_load(struct online *o, const char *auth_id,
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -806,11 +710,11 @@ static int ol_auth_load(struct online *o, const char *auth_id,
 static int ol_auth_set(struct online *o, const struct ol_auth *x, int state,
                        int64_t captured, int64_t refunded)
 {
-    return ol_exec(o, ONLINE_Q_AUTH_SET,
-                   STORE_ARGS(STORE_T(x->a.auth_id), STORE_I(state),
-                              STORE_I(captured), STORE_I(refunded),
-                              STORE_I(ledger_now(o->lg))),
-                   NULL);
+    return gl_sql_exec(&o->sql, ONLINE_Q_AUTH_SET,
+                       STORE_ARGS(STORE_T(x->a.auth_id), STORE_I(state),
+                                  STORE_I(captured), STORE_I(refunded),
+                                  STORE_I(ledger_now(o->lg))),
+                       NULL);
 }
 
 /* The authorization of the request, or a refusal (res set, GL_OK with
@@ -977,7 +881,7 @@ static int ol_run(struct online *o, struct ol_req *r, ol_action_fn fn,
 {
     int rc;
 
-    o->errmsg[0] = '\0';
+    o->sql.errmsg[0] = '\0';
     if (!ol_token(r->merchant, REGISTRY_ID_MAX)) {
         snprintf(res->err, sizeof res->err, "bad merchant id");
         return GL_EINVAL;
@@ -1026,7 +930,8 @@ static int ol_run(struct online *o, struct ol_req *r, ol_action_fn fn,
     if (rc != GL_OK) {
         char why[ONLINE_ERR_MAX];
         snprintf(why, sizeof why, "%s: nothing done (%.160s)", gl_strerror(rc),
-                 o->errmsg[0] != '\0' ? o->errmsg : store_errmsg(o->st));
+                 o->sql.errmsg[0] != '\0' ? o->sql.errmsg
+                                          : store_errmsg(o->st));
         memset(res, 0, sizeof *res);
         snprintf(res->err, sizeof res->err, "%s", why);
         GL_LOG_WARN("online", "merchant %s: %s failed: %s", r->merchant, r->op,
@@ -1216,14 +1121,14 @@ int online_extend(struct online *o, const char *voucher, int days,
     if (rc != GL_OK) {
         goto out;
     }
-    st = ol_stmt(o, ONLINE_Q_EXT_GET, STORE_ARGS(STORE_I(v.account)));
+    st = gl_sql_stmt(&o->sql, ONLINE_Q_EXT_GET, STORE_ARGS(STORE_I(v.account)));
     src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         out->verdict = ONLINE_EXTEND_ALREADY;
         out->old_expires = sqlite3_column_int64(st, 0);
         out->new_expires = sqlite3_column_int64(st, 1);
     } else if (src != SQLITE_DONE) {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     if (rc != GL_OK || src == SQLITE_ROW) {
@@ -1241,11 +1146,12 @@ int online_extend(struct online *o, const char *voucher, int days,
         out->new_expires = v.expires + (int64_t)days * OL_DAY;
         rc = registry_voucher_set_expiry(o->reg, voucher, out->new_expires);
         if (rc == GL_OK) {
-            rc = ol_exec(o, ONLINE_Q_EXT_INSERT,
-                         STORE_ARGS(STORE_I(v.account), STORE_I(days),
-                                    STORE_I(out->old_expires),
-                                    STORE_I(out->new_expires), STORE_I(now)),
-                         NULL);
+            rc =
+                gl_sql_exec(&o->sql, ONLINE_Q_EXT_INSERT,
+                            STORE_ARGS(STORE_I(v.account), STORE_I(days),
+                                       STORE_I(out->old_expires),
+                                       STORE_I(out->new_expires), STORE_I(now)),
+                            NULL);
         }
         if (rc == GL_OK && v.member_phone[0] != '\0') {
             char text[NOTIFY_TEXT_MAX], key[48], date[16];
@@ -1256,7 +1162,7 @@ int online_extend(struct online *o, const char *voucher, int days,
                      gl_mask_pan(masked, v.number, strlen(v.number)), date,
                      days);
             snprintf(key, sizeof key, "extend:%" PRId64, v.account);
-            rc = notify_enqueue_at(ol_db(o), key, v.member_phone, text, now);
+            rc = notify_enqueue_at(o->sql.db, key, v.member_phone, text, now);
         }
     }
 out:
@@ -1276,28 +1182,29 @@ out:
     return rc;
 }
 
-/* ---- cash-out payout ------------------------------------------------------ */
+/* ---- cash-out payout ------------------------------------------------------
+ */
 
 /* The latest payout of the voucher's account into out; GL_ENOTFOUND. */
 static int ol_payout_last(struct online *o, int64_t account,
                           struct online_payout *out)
 {
     char acct[ONLINE_ACCOUNT_MAX + 1];
-    sqlite3_stmt *st =
-        ol_stmt(o, ONLINE_Q_PAYOUT_LAST, STORE_ARGS(STORE_I(account)));
+    sqlite3_stmt *st = gl_sql_stmt(&o->sql, ONLINE_Q_PAYOUT_LAST,
+                                   STORE_ARGS(STORE_I(account)));
     int src = sqlite3_step(st), rc = GL_OK;
     if (src == SQLITE_ROW) {
         out->payout_id = sqlite3_column_int64(st, 0);
         out->amount = sqlite3_column_int64(st, 1);
-        ol_copy(out->bank, sizeof out->bank, sqlite3_column_text(st, 2));
-        ol_copy(acct, sizeof acct, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(out->bank, sizeof out->bank, st, 2);
+        gl_sql_copy_text(acct, sizeof acct, st, 3);
         out->created = sqlite3_column_int64(st, 4);
         gl_mask_pan(out->account_masked, acct, strlen(acct));
         crypto_wipe(acct, sizeof acct);
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -1356,19 +1263,18 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
     }
     rc = ledger_account_ensure(o->lg, LEDGER_ACC_CASHOUT, "", 0, &cash);
     if (rc == GL_OK) {
-        rc = ol_exec(o, ONLINE_Q_PAYOUT_INSERT,
-                     STORE_ARGS(STORE_I(v.account),
-                                STORE_T(gl_mask_pan(masked, v.number,
-                                                    strlen(v.number))),
-                                STORE_T(phone), STORE_T(bank),
-                                STORE_T(account),
-                                STORE_I(out->check.payout), STORE_I(now)),
-                     NULL);
+        rc = gl_sql_exec(
+            &o->sql, ONLINE_Q_PAYOUT_INSERT,
+            STORE_ARGS(STORE_I(v.account),
+                       STORE_T(gl_mask_pan(masked, v.number, strlen(v.number))),
+                       STORE_T(phone), STORE_T(bank), STORE_T(account),
+                       STORE_I(out->check.payout), STORE_I(now)),
+            NULL);
     }
     if (rc != GL_OK) {
         goto rollback;
     }
-    out->payout_id = sqlite3_last_insert_rowid(ol_db(o));
+    out->payout_id = sqlite3_last_insert_rowid(o->sql.db);
     snprintf(xid, sizeof xid, "payout:%" PRId64, out->payout_id);
     struct ledger_transfer t = {.id = xid,
                                 .debit = v.account,
@@ -1377,8 +1283,9 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
                                 .kind = LEDGER_TK_CASHOUT};
     rc = ledger_transfer_apply(o->lg, &t, &lr);
     if (rc == GL_OK) {
-        rc = ol_exec(o, ONLINE_Q_PAYOUT_SET_XFER,
-                     STORE_ARGS(STORE_I(out->payout_id), STORE_T(xid)), NULL);
+        rc = gl_sql_exec(&o->sql, ONLINE_Q_PAYOUT_SET_XFER,
+                         STORE_ARGS(STORE_I(out->payout_id), STORE_T(xid)),
+                         NULL);
     }
     if (rc != GL_OK) {
         goto rollback;
@@ -1393,7 +1300,7 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
              "입금됩니다.",
              masked, amount, bank, out->account_masked);
     snprintf(key, sizeof key, "payout:%" PRId64, out->payout_id);
-    rc = notify_enqueue_at(ol_db(o), key, phone, text, now);
+    rc = notify_enqueue_at(o->sql.db, key, phone, text, now);
     if (rc != GL_OK) {
         goto rollback;
     }
@@ -1418,7 +1325,8 @@ rollback:
     return rc;
 }
 
-/* ---- expiry notices -------------------------------------------------------- */
+/* ---- expiry notices --------------------------------------------------------
+ */
 
 struct ol_notice {
     int64_t account, expires, balance;
@@ -1455,8 +1363,7 @@ static int ol_notice_cb(void *ctx, const struct registry_voucher *v)
     return 0;
 }
 
-int online_notify_expiring(struct online *o, int64_t now, int days,
-                           int *queued)
+int online_notify_expiring(struct online *o, int64_t now, int days, int *queued)
 {
     struct ol_notices l = {0};
     int n = 0;
@@ -1469,10 +1376,10 @@ int online_notify_expiring(struct online *o, int64_t now, int days,
         if (rc != GL_OK) {
             break;
         }
-        rc = ol_exec(o, ONLINE_Q_NOTICE_INSERT,
-                     STORE_ARGS(STORE_I(e->account), STORE_I(e->expires),
-                                STORE_I(now)),
-                     &added);
+        rc = gl_sql_exec(
+            &o->sql, ONLINE_Q_NOTICE_INSERT,
+            STORE_ARGS(STORE_I(e->account), STORE_I(e->expires), STORE_I(now)),
+            &added);
         if (rc == GL_OK && added == 1) {
             gl_kst_date(date, e->expires);
             gl_krw(amount, e->balance);
@@ -1480,9 +1387,9 @@ int online_notify_expiring(struct online *o, int64_t now, int days,
                      "[giftlink] 상품권 %s (잔액 %s원)의 유효기간이 %s에 "
                      "끝납니다. 앱에서 사용하거나 기간을 연장하세요.",
                      e->masked, amount, date);
-            snprintf(key, sizeof key, "expiry:%" PRId64 ":%" PRId64,
-                     e->account, e->expires);
-            rc = notify_enqueue_at(ol_db(o), key, e->phone, text, now);
+            snprintf(key, sizeof key, "expiry:%" PRId64 ":%" PRId64, e->account,
+                     e->expires);
+            rc = notify_enqueue_at(o->sql.db, key, e->phone, text, now);
         }
         if (rc == GL_OK) {
             rc = ledger_batch_commit(o->lg);
@@ -1498,7 +1405,8 @@ int online_notify_expiring(struct online *o, int64_t now, int days,
     return rc;
 }
 
-/* ---- the bank transfer file ----------------------------------------------- */
+/* ---- the bank transfer file -----------------------------------------------
+ */
 
 int online_payout_export(struct online *o, const char *path, int *count)
 {
@@ -1511,7 +1419,8 @@ int online_payout_export(struct online *o, const char *path, int *count)
     }
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf(o->errmsg, sizeof o->errmsg, "%s: %s", path, strerror(errno));
+        snprintf(o->sql.errmsg, sizeof o->sql.errmsg, "%s: %s", path,
+                 strerror(errno));
         return errno == EEXIST ? GL_EEXIST : GL_EIO;
     }
     f = fdopen(fd, "w");
@@ -1529,7 +1438,7 @@ int online_payout_export(struct online *o, const char *path, int *count)
     if (fprintf(f, "payout_id,created,bank,account,amount,phone\n") < 0) {
         rc = GL_EIO;
     }
-    sqlite3_stmt *st = ol_stmt(o, ONLINE_Q_PAYOUT_DUE, NULL, 0);
+    sqlite3_stmt *st = gl_sql_stmt(&o->sql, ONLINE_Q_PAYOUT_DUE, NULL, 0);
     while (rc == GL_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
         if (fprintf(f, "%" PRId64 ",%" PRId64 ",%s,%s,%" PRId64 ",%s\n",
                     (int64_t)sqlite3_column_int64(st, 0),
@@ -1543,16 +1452,17 @@ int online_payout_export(struct online *o, const char *path, int *count)
         n++;
     }
     if (rc == GL_OK && src != SQLITE_DONE) {
-        rc = ol_err(o, sqlite3_extended_errcode(ol_db(o)));
+        rc = gl_sql_last_err(&o->sql);
     }
     sqlite3_reset(st);
     if (rc == GL_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-        snprintf(o->errmsg, sizeof o->errmsg, "%s: %s", path, strerror(errno));
+        snprintf(o->sql.errmsg, sizeof o->sql.errmsg, "%s: %s", path,
+                 strerror(errno));
         rc = GL_EIO;
     }
     if (rc == GL_OK) {
-        rc = ol_exec(o, ONLINE_Q_PAYOUT_MARK,
-                     STORE_ARGS(STORE_I(ledger_now(o->lg))), &marked);
+        rc = gl_sql_exec(&o->sql, ONLINE_Q_PAYOUT_MARK,
+                         STORE_ARGS(STORE_I(ledger_now(o->lg))), &marked);
     }
     if (rc == GL_OK && marked != n) {
         rc = GL_DB; /* cannot happen inside the transaction */

@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "registry.h"
 
 #define ONLINE_IDEM_MAX 64    /* characters of an idempotency key */
@@ -163,12 +164,10 @@ struct online {
     struct registry *reg; /* borrowed */
     struct ledger *lg;    /* the registry's */
     struct store *st;     /* the ledger's */
-    void *db;             /* the store's sqlite3 connection */
     struct online_config cfg;
     uint8_t pepper[64];
     size_t pepper_len;
-    void *q[ONLINE_Q__COUNT]; /* sqlite3_stmt */
-    char errmsg[ONLINE_ERR_MAX];
+    struct gl_sql sql; /* on the store's connection; errmsg: ours too */
 };
 
 /*

@@ -85,6 +85,9 @@ static const char sp_schema[] =
     "id, idem_key, phone, product, face, count, method, card, amount,"         \
     " state, payment_ref, acq_rc, created"
 
+_Static_assert(SHOP_Q__COUNT <= GL_SQL_STMT_MAX,
+               "the shop's statements fit one gl_sql");
+
 static const char *const sp_sql[SHOP_Q__COUNT] = {
     [SHOP_Q_BY_KEY] =
         "SELECT " SP_PURCHASE_COLS " FROM shop_purchase WHERE idem_key = ?1",
@@ -234,7 +237,7 @@ const char *shop_method_name(enum shop_method m)
 
 const char *shop_errmsg(const struct shop *s)
 {
-    return s->errmsg;
+    return s->sql.errmsg;
 }
 
 /* The outcome a stored state stands for. */
@@ -260,130 +263,35 @@ static enum shop_outcome sp_state_outcome(const char *state)
 
 /* ---- statements ------------------------------------------------------- */
 
-static sqlite3 *sp_db(const struct shop *s)
-{
-    return (sqlite3 *)s->db;
-}
-
-/* SQLite's code -> gl_err, keeping SQLite's text. */
-static int sp_err(struct shop *s, int src)
-{
-    snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(sp_db(s)));
-    switch (src & 0xff) {
-    case SQLITE_FULL:
-        return GL_DB_FULL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return GL_DB_BUSY;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return GL_DB_CORRUPT;
-    case SQLITE_CONSTRAINT:
-        if (src == SQLITE_CONSTRAINT_UNIQUE ||
-            src == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            return GL_EEXIST;
-        }
-        return GL_DB;
-    default:
-        return GL_DB;
-    }
-}
-
-/* Statement q, reset, with the arguments bound (borrowed until reset). */
-static sqlite3_stmt *sp_stmt(struct shop *s, int q, const struct store_val *a,
-                             size_t n)
-{
-    sqlite3_stmt *st = s->q[q];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    for (size_t i = 0; i < n; i++) {
-        int col = (int)i + 1;
-        switch (a[i].type) {
-        case STORE_INT:
-            sqlite3_bind_int64(st, col, a[i].i);
-            break;
-        case STORE_TEXT:
-            sqlite3_bind_text(st, col, a[i].p, -1, SQLITE_STATIC);
-            break;
-        case STORE_BLOB:
-            sqlite3_bind_blob(st, col, a[i].p, (int)a[i].n, SQLITE_STATIC);
-            break;
-        case STORE_NULL:
-            sqlite3_bind_null(st, col);
-            break;
-        }
-    }
-    return st;
-}
-
-/* Runs q (no rows).  *changes (may be NULL) gets the rows written. */
-static int sp_exec(struct shop *s, int q, const struct store_val *a, size_t n,
-                   int64_t *changes)
-{
-    sqlite3_stmt *st = sp_stmt(s, q, a, n);
-    int src = sqlite3_step(st);
-    int rc = GL_OK;
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
-    } else if (changes != NULL) {
-        *changes = sqlite3_changes64(sp_db(s));
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-/* Runs q and reads column 0 of its first row: GL_ENOTFOUND without one. */
-static int sp_get_int(struct shop *s, int q, const struct store_val *a,
-                      size_t n, int64_t *out)
-{
-    sqlite3_stmt *st = sp_stmt(s, q, a, n);
-    int src = sqlite3_step(st);
-    int rc = GL_OK;
-    if (src == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-    } else if (src == SQLITE_DONE) {
-        rc = GL_ENOTFOUND;
-    } else {
-        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-static void sp_copy(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
-}
-
 /* The purchase by key (key != NULL) or by id. */
 static int sp_load(struct shop *s, const char *key, int64_t id,
                    struct sp_row *r)
 {
-    sqlite3_stmt *st = key != NULL
-                           ? sp_stmt(s, SHOP_Q_BY_KEY, STORE_ARGS(STORE_T(key)))
-                           : sp_stmt(s, SHOP_Q_BY_ID, STORE_ARGS(STORE_I(id)));
+    sqlite3_stmt *st =
+        key != NULL
+            ? gl_sql_stmt(&s->sql, SHOP_Q_BY_KEY, STORE_ARGS(STORE_T(key)))
+            : gl_sql_stmt(&s->sql, SHOP_Q_BY_ID, STORE_ARGS(STORE_I(id)));
     int src = sqlite3_step(st);
     int rc = GL_OK;
     memset(r, 0, sizeof *r);
     if (src == SQLITE_ROW) {
         r->id = sqlite3_column_int64(st, 0);
-        sp_copy(r->key, sizeof r->key, sqlite3_column_text(st, 1));
-        sp_copy(r->phone, sizeof r->phone, sqlite3_column_text(st, 2));
-        sp_copy(r->product, sizeof r->product, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(r->key, sizeof r->key, st, 1);
+        gl_sql_copy_text(r->phone, sizeof r->phone, st, 2);
+        gl_sql_copy_text(r->product, sizeof r->product, st, 3);
         r->face = sqlite3_column_int64(st, 4);
         r->count = sqlite3_column_int(st, 5);
-        sp_copy(r->method, sizeof r->method, sqlite3_column_text(st, 6));
-        sp_copy(r->card, sizeof r->card, sqlite3_column_text(st, 7));
+        gl_sql_copy_text(r->method, sizeof r->method, st, 6);
+        gl_sql_copy_text(r->card, sizeof r->card, st, 7);
         r->amount = sqlite3_column_int64(st, 8);
-        sp_copy(r->state, sizeof r->state, sqlite3_column_text(st, 9));
-        sp_copy(r->payment_ref, sizeof r->payment_ref,
-                sqlite3_column_text(st, 10));
-        sp_copy(r->acq_rc, sizeof r->acq_rc, sqlite3_column_text(st, 11));
+        gl_sql_copy_text(r->state, sizeof r->state, st, 9);
+        gl_sql_copy_text(r->payment_ref, sizeof r->payment_ref, st, 10);
+        gl_sql_copy_text(r->acq_rc, sizeof r->acq_rc, st, 11);
         r->created = sqlite3_column_int64(st, 12);
     } else if (src == SQLITE_DONE) {
         rc = GL_ENOTFOUND;
     } else {
-        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+        rc = gl_sql_last_err(&s->sql);
     }
     sqlite3_reset(st);
     return rc;
@@ -394,13 +302,7 @@ static int sp_load(struct shop *s, const char *key, int64_t id,
 
 void shop_close(struct shop *s)
 {
-    for (int i = 0; i < SHOP_Q__COUNT; i++) {
-        if (s->q[i] != NULL) {
-            sqlite3_finalize(s->q[i]);
-            s->q[i] = NULL;
-        }
-    }
-    s->db = NULL;
+    gl_sql_close(&s->sql);
 }
 
 int shop_open(struct shop *s, struct registry *reg, struct acq_client *acq,
@@ -422,33 +324,18 @@ int shop_open(struct shop *s, struct registry *reg, struct acq_client *acq,
         s->cfg.abandon_s = 300;
     }
     if (s->st->ops != &store_sqlite_ops) {
-        snprintf(s->errmsg, sizeof s->errmsg,
+        snprintf(s->sql.errmsg, sizeof s->sql.errmsg,
                  "the shop needs the SQLite store, not %s", s->st->ops->name);
         return GL_ENOTSUP;
     }
-    s->db = s->st->db;
-    rc = store_exec_sql(s->st, sp_schema);
+    rc = notify_outbox_init(s->st->db);
     if (rc != GL_OK) {
-        snprintf(s->errmsg, sizeof s->errmsg, "shop tables: %s",
-                 store_errmsg(s->st));
+        snprintf(s->sql.errmsg, sizeof s->sql.errmsg, "outbox: %s",
+                 sqlite3_errmsg(s->st->db));
         goto out;
     }
-    rc = notify_outbox_init(sp_db(s));
-    if (rc != GL_OK) {
-        snprintf(s->errmsg, sizeof s->errmsg, "outbox: %s",
-                 sqlite3_errmsg(sp_db(s)));
-        goto out;
-    }
-    for (int i = 0; i < SHOP_Q__COUNT; i++) {
-        sqlite3_stmt *st = NULL;
-        int src = sqlite3_prepare_v3(sp_db(s), sp_sql[i], -1,
-                                     SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (src != SQLITE_OK) {
-            rc = sp_err(s, src);
-            goto out;
-        }
-        s->q[i] = st;
-    }
+    rc = gl_sql_open(&s->sql, s->st->db, "shop", sp_schema, sp_sql,
+                     SHOP_Q__COUNT);
 out:
     if (rc != GL_OK) {
         shop_close(s);
@@ -634,7 +521,7 @@ static int sp_lookup(struct shop *s, const struct shop_request *req,
     if (rc != GL_OK) {
         if (rc != GL_ENOTFOUND) {
             snprintf(res->err, sizeof res->err, "purchase lookup: %s (%.160s)",
-                     gl_strerror(rc), s->errmsg);
+                     gl_strerror(rc), s->sql.errmsg);
         }
         return rc;
     }
@@ -653,25 +540,25 @@ static int sp_insert(struct shop *s, const struct shop_request *req,
                      const char *card, int64_t amount, const char *state,
                      int64_t now, int64_t *pid)
 {
-    int rc = sp_exec(s, SHOP_Q_INSERT,
-                     STORE_ARGS(STORE_T(req->key), STORE_T(req->phone),
-                                STORE_T(req->product), STORE_I(req->face),
-                                STORE_I(req->count),
-                                STORE_T(shop_method_name(req->method)),
-                                STORE_T(card), STORE_I(amount), STORE_T(state),
-                                STORE_I(now)),
-                     NULL);
-    *pid = rc == GL_OK ? sqlite3_last_insert_rowid(sp_db(s)) : 0;
+    int rc = gl_sql_exec(&s->sql, SHOP_Q_INSERT,
+                         STORE_ARGS(STORE_T(req->key), STORE_T(req->phone),
+                                    STORE_T(req->product), STORE_I(req->face),
+                                    STORE_I(req->count),
+                                    STORE_T(shop_method_name(req->method)),
+                                    STORE_T(card), STORE_I(amount),
+                                    STORE_T(state), STORE_I(now)),
+                         NULL);
+    *pid = rc == GL_OK ? sqlite3_last_insert_rowid(s->sql.db) : 0;
     return rc;
 }
 
 static int sp_finish(struct shop *s, int64_t pid, const char *state,
                      const char *ref, const char *acq_rc, int64_t now)
 {
-    return sp_exec(s, SHOP_Q_FINISH,
-                   STORE_ARGS(STORE_I(pid), STORE_T(state), STORE_T(ref),
-                              STORE_T(acq_rc), STORE_I(now)),
-                   NULL);
+    return gl_sql_exec(&s->sql, SHOP_Q_FINISH,
+                       STORE_ARGS(STORE_I(pid), STORE_T(state), STORE_T(ref),
+                                  STORE_T(acq_rc), STORE_I(now)),
+                       NULL);
 }
 
 /*
@@ -725,16 +612,16 @@ static int sp_issue(struct shop *s, int64_t pid, const struct shop_request *req,
             gl_mask_pan(m, res->vouchers[i], strlen(res->vouchers[i])));
     }
     snprintf(key, sizeof key, "shop:%" PRId64, pid);
-    rc = notify_enqueue_at(sp_db(s), key, req->phone, text, now);
+    rc = notify_enqueue_at(s->sql.db, key, req->phone, text, now);
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err, "SMS outbox: %s (%.160s)",
-                 gl_strerror(rc), sqlite3_errmsg(sp_db(s)));
+                 gl_strerror(rc), sqlite3_errmsg(s->sql.db));
         goto out;
     }
     rc = sp_finish(s, pid, "done", ref, acq_rc, now);
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err, "purchase row: %s (%.160s)",
-                 gl_strerror(rc), s->errmsg);
+                 gl_strerror(rc), s->sql.errmsg);
     }
 out:
     crypto_wipe(&v, sizeof v);
@@ -744,8 +631,8 @@ out:
 /* The phone's limit: its override, or the default. */
 static int sp_limit(struct shop *s, const char *phone, int64_t *limit)
 {
-    int rc =
-        sp_get_int(s, SHOP_Q_BILL_LIMIT, STORE_ARGS(STORE_T(phone)), limit);
+    int rc = gl_sql_get_int(&s->sql, SHOP_Q_BILL_LIMIT,
+                            STORE_ARGS(STORE_T(phone)), limit);
     if (rc == GL_ENOTFOUND) {
         *limit = s->cfg.bill_limit;
         rc = GL_OK;
@@ -774,12 +661,13 @@ static int sp_phone_bill(struct shop *s, const struct shop_request *req,
     }
     rc = sp_limit(s, req->phone, &limit);
     if (rc == GL_OK) {
-        rc = sp_get_int(s, SHOP_Q_BILL_SUM,
-                        STORE_ARGS(STORE_T(req->phone), STORE_T(month)), &used);
+        rc = gl_sql_get_int(&s->sql, SHOP_Q_BILL_SUM,
+                            STORE_ARGS(STORE_T(req->phone), STORE_T(month)),
+                            &used);
     }
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err, "phone bill: %s (%.160s)",
-                 gl_strerror(rc), s->errmsg);
+                 gl_strerror(rc), s->sql.errmsg);
         goto fail;
     }
     if (used + amount > limit) {
@@ -792,7 +680,7 @@ static int sp_phone_bill(struct shop *s, const struct shop_request *req,
         }
         if (rc != GL_OK) {
             snprintf(res->err, sizeof res->err, "purchase row: %s (%.160s)",
-                     gl_strerror(rc), s->errmsg);
+                     gl_strerror(rc), s->sql.errmsg);
             return rc;
         }
         char l1[32], l2[32];
@@ -812,23 +700,23 @@ static int sp_phone_bill(struct shop *s, const struct shop_request *req,
     }
     rc = sp_insert(s, req, "", amount, "pending", now, &pid);
     if (rc == GL_OK) {
-        rc = sp_exec(s, SHOP_Q_BILL_ENSURE,
-                     STORE_ARGS(STORE_T(req->phone), STORE_I(now)), NULL);
+        rc = gl_sql_exec(&s->sql, SHOP_Q_BILL_ENSURE,
+                         STORE_ARGS(STORE_T(req->phone), STORE_I(now)), NULL);
     }
     if (rc == GL_OK) {
-        rc = sp_exec(s, SHOP_Q_BILL_CHARGE,
-                     STORE_ARGS(STORE_T(req->phone), STORE_T(month),
-                                STORE_I(pid), STORE_I(req->count),
-                                STORE_I(amount), STORE_I(now)),
-                     NULL);
+        rc = gl_sql_exec(&s->sql, SHOP_Q_BILL_CHARGE,
+                         STORE_ARGS(STORE_T(req->phone), STORE_T(month),
+                                    STORE_I(pid), STORE_I(req->count),
+                                    STORE_I(amount), STORE_I(now)),
+                         NULL);
     }
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err, "phone bill charge: %s (%.160s)",
-                 gl_strerror(rc), s->errmsg);
+                 gl_strerror(rc), s->sql.errmsg);
         goto fail;
     }
     snprintf(ref, sizeof ref, "bill:%" PRId64,
-             (int64_t)sqlite3_last_insert_rowid(sp_db(s)));
+             (int64_t)sqlite3_last_insert_rowid(s->sql.db));
     rc = sp_issue(s, pid, req, p, LEDGER_CH_PHONE_BILL, ref, "", now, res);
     if (rc != GL_OK) {
         goto fail;
@@ -874,9 +762,9 @@ static int sp_record(struct shop *s, int64_t pid, int q1, int q2,
     if (rc != GL_OK) {
         return rc;
     }
-    rc = sp_exec(s, q1, STORE_ARGS(STORE_I(pid)), NULL);
+    rc = gl_sql_exec(&s->sql, q1, STORE_ARGS(STORE_I(pid)), NULL);
     if (rc == GL_OK && q2 >= 0) {
-        rc = sp_exec(s, q2, STORE_ARGS(STORE_I(pid)), NULL);
+        rc = gl_sql_exec(&s->sql, q2, STORE_ARGS(STORE_I(pid)), NULL);
     }
     if (rc == GL_OK && state != NULL) {
         rc = sp_finish(s, pid, state, ref, acq_rc, ledger_now(s->lg));
@@ -893,7 +781,7 @@ static int sp_record(struct shop *s, int64_t pid, int q1, int q2,
 static int sp_ident(struct shop *s, struct acq_ident *id)
 {
     int64_t stan = 0;
-    int rc = sp_get_int(s, SHOP_Q_STAN_NEXT, NULL, 0, &stan);
+    int rc = gl_sql_get_int(&s->sql, SHOP_Q_STAN_NEXT, NULL, 0, &stan);
     if (rc == GL_OK) {
         acq_ident_at(s->acq, (uint32_t)stan, id);
     }
@@ -914,13 +802,14 @@ static int sp_reverse(struct shop *s, int64_t pid,
                     "purchase %" PRId64 ": reversal of %s stan %s "
                     "answered %s",
                     pid, mp, rv->orig.stan, rr.rc);
-        int drc = sp_exec(s, SHOP_Q_REV_DELETE, STORE_ARGS(STORE_I(pid)), NULL);
+        int drc = gl_sql_exec(&s->sql, SHOP_Q_REV_DELETE,
+                              STORE_ARGS(STORE_I(pid)), NULL);
         if (drc != GL_OK) {
             /* It stays queued: the repeat is answered without effect. */
             GL_LOG_WARN("shop",
                         "purchase %" PRId64 ": reversal answered "
                         "but not dequeued: %s",
-                        pid, s->errmsg);
+                        pid, s->sql.errmsg);
         }
         return GL_OK;
     }
@@ -928,8 +817,8 @@ static int sp_reverse(struct shop *s, int64_t pid,
                 "purchase %" PRId64 ": reversal of %s stan %s not "
                 "answered: %s",
                 pid, mp, rv->orig.stan, rr.err);
-    (void)sp_exec(s, SHOP_Q_REV_ATTEMPT,
-                  STORE_ARGS(STORE_I(pid), STORE_T(rr.err)), NULL);
+    (void)gl_sql_exec(&s->sql, SHOP_Q_REV_ATTEMPT,
+                      STORE_ARGS(STORE_I(pid), STORE_T(rr.err)), NULL);
     return rc;
 }
 
@@ -959,7 +848,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err,
                  "no request identity, nothing sent: %s (%.160s)",
-                 gl_strerror(rc), s->errmsg);
+                 gl_strerror(rc), s->sql.errmsg);
         res->outcome = SHOP_FAILED;
         goto out;
     }
@@ -971,13 +860,13 @@ static int sp_card(struct shop *s, const struct shop_request *req,
     if (rc == GL_OK) {
         rc = sp_insert(s, req, card, amount, "pending", now, &pid);
         if (rc == GL_OK) {
-            rc = sp_exec(s, SHOP_Q_REV_INSERT,
-                         STORE_ARGS(STORE_I(pid), STORE_T(rv.pan),
-                                    STORE_T(rv.expiry), STORE_I(amount),
-                                    STORE_T(rv.orig.stan), STORE_T(rv.orig.de7),
-                                    STORE_T(rv.rev.stan), STORE_T(rv.rev.de7),
-                                    STORE_I(now)),
-                         NULL);
+            rc = gl_sql_exec(
+                &s->sql, SHOP_Q_REV_INSERT,
+                STORE_ARGS(STORE_I(pid), STORE_T(rv.pan), STORE_T(rv.expiry),
+                           STORE_I(amount), STORE_T(rv.orig.stan),
+                           STORE_T(rv.orig.de7), STORE_T(rv.rev.stan),
+                           STORE_T(rv.rev.de7), STORE_I(now)),
+                NULL);
         }
         if (rc == GL_OK) {
             rc = ledger_batch_commit(s->lg);
@@ -993,7 +882,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
     if (rc != GL_OK) {
         snprintf(res->err, sizeof res->err,
                  "purchase not recorded, nothing sent: %s (%.160s)",
-                 gl_strerror(rc), s->errmsg);
+                 gl_strerror(rc), s->sql.errmsg);
         res->outcome = SHOP_FAILED;
         goto out;
     }
@@ -1014,8 +903,8 @@ static int sp_card(struct shop *s, const struct shop_request *req,
             if (rc == GL_OK) {
                 /* The authorization stays for a refund (the standard terms'
                  * window and a day), no longer. */
-                rc = sp_exec(
-                    s, SHOP_Q_KEEP_INSERT,
+                rc = gl_sql_exec(
+                    &s->sql, SHOP_Q_KEEP_INSERT,
                     STORE_ARGS(STORE_I(pid), STORE_T(rv.pan),
                                STORE_T(rv.expiry), STORE_I(amount),
                                STORE_T(rv.orig.stan), STORE_T(rv.orig.de7),
@@ -1023,12 +912,12 @@ static int sp_card(struct shop *s, const struct shop_request *req,
                     NULL);
             }
             if (rc == GL_OK) {
-                rc = sp_exec(s, SHOP_Q_REV_DELETE, STORE_ARGS(STORE_I(pid)),
-                             NULL);
+                rc = gl_sql_exec(&s->sql, SHOP_Q_REV_DELETE,
+                                 STORE_ARGS(STORE_I(pid)), NULL);
                 if (rc != GL_OK) {
                     snprintf(res->err, sizeof res->err,
                              "reversal row: %s (%.160s)", gl_strerror(rc),
-                             s->errmsg);
+                             s->sql.errmsg);
                 }
             }
             if (rc == GL_OK) {
@@ -1068,7 +957,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
                        "purchase %" PRId64 ": reversal not marked "
                        "due (%s): shop_flush_reversals takes it "
                        "after abandon_s",
-                       pid, s->errmsg);
+                       pid, s->sql.errmsg);
         }
         (void)sp_reverse(s, pid, &rv, 0);
         rc = GL_OK;
@@ -1095,7 +984,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
             GL_LOG_WARN("shop",
                         "purchase %" PRId64 ": decline not recorded:"
                         " %s",
-                        pid, s->errmsg);
+                        pid, s->sql.errmsg);
             rc = GL_OK; /* the answer stands; the row is abandoned later */
         }
         goto out;
@@ -1112,7 +1001,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
                        NULL);
         if (rc != GL_OK) {
             GL_LOG_WARN("shop", "purchase %" PRId64 ": not forgotten: %s", pid,
-                        s->errmsg);
+                        s->sql.errmsg);
             rc = GL_OK;
         }
         goto out;
@@ -1130,7 +1019,7 @@ static int sp_card(struct shop *s, const struct shop_request *req,
                    "purchase %" PRId64 ": time-out not recorded "
                    "(%s): shop_flush_reversals takes it after "
                    "abandon_s",
-                   pid, s->errmsg);
+                   pid, s->sql.errmsg);
     }
     (void)sp_reverse(s, pid, &rv, 0);
     rc = GL_OK;
@@ -1225,9 +1114,9 @@ int shop_billing_set_limit(struct shop *s, const char *phone, int64_t limit)
     if (limit >= 0) {
         lv = (struct store_val)STORE_I(limit);
     }
-    return sp_exec(s, SHOP_Q_BILL_SET_LIMIT,
-                   STORE_ARGS(STORE_T(phone), lv, STORE_I(ledger_now(s->lg))),
-                   NULL);
+    return gl_sql_exec(
+        &s->sql, SHOP_Q_BILL_SET_LIMIT,
+        STORE_ARGS(STORE_T(phone), lv, STORE_I(ledger_now(s->lg))), NULL);
 }
 
 int shop_billing_remaining(struct shop *s, const char *phone, const char *month,
@@ -1245,8 +1134,8 @@ int shop_billing_remaining(struct shop *s, const char *phone, const char *month,
     }
     rc = sp_limit(s, phone, &lim);
     if (rc == GL_OK) {
-        rc = sp_get_int(s, SHOP_Q_BILL_SUM,
-                        STORE_ARGS(STORE_T(phone), STORE_T(month)), &used);
+        rc = gl_sql_get_int(&s->sql, SHOP_Q_BILL_SUM,
+                            STORE_ARGS(STORE_T(phone), STORE_T(month)), &used);
     }
     if (rc != GL_OK) {
         return rc;
@@ -1271,7 +1160,8 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv)
                      "refunded,net\n") < 0) {
         return GL_EIO;
     }
-    st = sp_stmt(s, SHOP_Q_BILL_STATEMENT, STORE_ARGS(STORE_T(month)));
+    st =
+        gl_sql_stmt(&s->sql, SHOP_Q_BILL_STATEMENT, STORE_ARGS(STORE_T(month)));
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t amount = sqlite3_column_int64(st, 3);
         int64_t refunded = sqlite3_column_int64(st, 5);
@@ -1288,7 +1178,7 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv)
         }
     }
     if (rc == GL_OK && src != SQLITE_DONE) {
-        rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+        rc = gl_sql_last_err(&s->sql);
     }
     sqlite3_reset(st);
     if (rc == GL_OK && fflush(csv) != 0) {
@@ -1307,8 +1197,8 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
     struct acq_reversal rv;
 
     /* Kept authorizations past the refund window go, acquirer or not. */
-    rc = sp_exec(s, SHOP_Q_KEEP_PURGE, STORE_ARGS(STORE_I(ledger_now(s->lg))),
-                 NULL);
+    rc = gl_sql_exec(&s->sql, SHOP_Q_KEEP_PURGE,
+                     STORE_ARGS(STORE_I(ledger_now(s->lg))), NULL);
     if (rc != GL_OK) {
         return rc;
     }
@@ -1318,12 +1208,13 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
     for (;;) {
         int64_t id, pid, cutoff = ledger_now(s->lg) - s->cfg.abandon_s;
         int attempts, armed;
-        sqlite3_stmt *st = sp_stmt(s, SHOP_Q_REV_NEXT,
-                                   STORE_ARGS(STORE_I(last), STORE_I(cutoff)));
+        sqlite3_stmt *st =
+            gl_sql_stmt(&s->sql, SHOP_Q_REV_NEXT,
+                        STORE_ARGS(STORE_I(last), STORE_I(cutoff)));
         int src = sqlite3_step(st);
         if (src != SQLITE_ROW) {
             if (src != SQLITE_DONE) {
-                rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+                rc = gl_sql_last_err(&s->sql);
             }
             sqlite3_reset(st);
             break;
@@ -1331,13 +1222,13 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
         memset(&rv, 0, sizeof rv);
         id = sqlite3_column_int64(st, 0);
         pid = sqlite3_column_int64(st, 1);
-        sp_copy(rv.pan, sizeof rv.pan, sqlite3_column_text(st, 2));
-        sp_copy(rv.expiry, sizeof rv.expiry, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(rv.pan, sizeof rv.pan, st, 2);
+        gl_sql_copy_text(rv.expiry, sizeof rv.expiry, st, 3);
         rv.amount = (uint64_t)sqlite3_column_int64(st, 4);
-        sp_copy(rv.orig.stan, sizeof rv.orig.stan, sqlite3_column_text(st, 5));
-        sp_copy(rv.orig.de7, sizeof rv.orig.de7, sqlite3_column_text(st, 6));
-        sp_copy(rv.rev.stan, sizeof rv.rev.stan, sqlite3_column_text(st, 7));
-        sp_copy(rv.rev.de7, sizeof rv.rev.de7, sqlite3_column_text(st, 8));
+        gl_sql_copy_text(rv.orig.stan, sizeof rv.orig.stan, st, 5);
+        gl_sql_copy_text(rv.orig.de7, sizeof rv.orig.de7, st, 6);
+        gl_sql_copy_text(rv.rev.stan, sizeof rv.rev.stan, st, 7);
+        gl_sql_copy_text(rv.rev.de7, sizeof rv.rev.de7, st, 8);
         attempts = sqlite3_column_int(st, 9);
         armed = strcmp((const char *)sqlite3_column_text(st, 10), "armed") == 0;
         sqlite3_reset(st);
@@ -1362,10 +1253,10 @@ int shop_flush_reversals(struct shop *s, int *sent, int *left)
             if (rc != GL_OK) {
                 break;
             }
-            rc = sp_exec(s, SHOP_Q_REV_SET_IDENT,
-                         STORE_ARGS(STORE_I(pid), STORE_T(rv.rev.stan),
-                                    STORE_T(rv.rev.de7)),
-                         NULL);
+            rc = gl_sql_exec(&s->sql, SHOP_Q_REV_SET_IDENT,
+                             STORE_ARGS(STORE_I(pid), STORE_T(rv.rev.stan),
+                                        STORE_T(rv.rev.de7)),
+                             NULL);
             if (rc != GL_OK) {
                 break;
             }
@@ -1396,31 +1287,30 @@ int shop_list(struct shop *s, const char *phone, int limit, shop_list_cb cb,
     if (phone == NULL || notify_phone_check(phone) != GL_OK) {
         return GL_EINVAL;
     }
-    sqlite3_stmt *st =
-        sp_stmt(s, SHOP_Q_LIST,
-                STORE_ARGS(STORE_T(phone), STORE_I(limit > 0 ? limit : 100)));
+    sqlite3_stmt *st = gl_sql_stmt(
+        &s->sql, SHOP_Q_LIST,
+        STORE_ARGS(STORE_T(phone), STORE_I(limit > 0 ? limit : 100)));
     for (;;) {
         int src = sqlite3_step(st);
         if (src == SQLITE_DONE) {
             break;
         }
         if (src != SQLITE_ROW) {
-            rc = sp_err(s, sqlite3_extended_errcode(sp_db(s)));
+            rc = gl_sql_last_err(&s->sql);
             break;
         }
         memset(&p, 0, sizeof p);
         p.id = sqlite3_column_int64(st, 0);
-        sp_copy(p.key, sizeof p.key, sqlite3_column_text(st, 1));
-        sp_copy(p.product, sizeof p.product, sqlite3_column_text(st, 3));
+        gl_sql_copy_text(p.key, sizeof p.key, st, 1);
+        gl_sql_copy_text(p.product, sizeof p.product, st, 3);
         p.face = sqlite3_column_int64(st, 4);
         p.count = sqlite3_column_int(st, 5);
-        sp_copy(p.method, sizeof p.method, sqlite3_column_text(st, 6));
-        sp_copy(p.card, sizeof p.card, sqlite3_column_text(st, 7));
+        gl_sql_copy_text(p.method, sizeof p.method, st, 6);
+        gl_sql_copy_text(p.card, sizeof p.card, st, 7);
         p.amount = sqlite3_column_int64(st, 8);
-        sp_copy(p.state, sizeof p.state, sqlite3_column_text(st, 9));
-        sp_copy(p.payment_ref, sizeof p.payment_ref,
-                sqlite3_column_text(st, 10));
-        sp_copy(p.acq_rc, sizeof p.acq_rc, sqlite3_column_text(st, 11));
+        gl_sql_copy_text(p.state, sizeof p.state, st, 9);
+        gl_sql_copy_text(p.payment_ref, sizeof p.payment_ref, st, 10);
+        gl_sql_copy_text(p.acq_rc, sizeof p.acq_rc, st, 11);
         p.created = sqlite3_column_int64(st, 12);
         p.refunded = sqlite3_column_int64(st, 13);
         rc = cb(ctx, &p);
@@ -1512,8 +1402,7 @@ static int sp_refund_voucher(struct shop *s, const struct sp_row *r, int i,
         rc = ledger_transfer_apply(s->lg, &lt, &lr);
     }
     if (rc == GL_OK) {
-        rc = registry_voucher_set_status(s->reg, number,
-                                         REGISTRY_V_CANCELLED);
+        rc = registry_voucher_set_status(s->reg, number, REGISTRY_V_CANCELLED);
     }
     if (rc != GL_OK) {
         snprintf(out->err, sizeof out->err, "voucher %d: %s (%.160s)", i,
@@ -1552,13 +1441,14 @@ int shop_refund(struct shop *s, int64_t id, const char *phone,
     if (rc != GL_OK) {
         if (rc != GL_ENOTFOUND) {
             snprintf(out->err, sizeof out->err, "purchase: %s (%.160s)",
-                     gl_strerror(rc), s->errmsg);
+                     gl_strerror(rc), s->sql.errmsg);
         }
         goto rollback;
     }
     snprintf(out->method, sizeof out->method, "%s", r.method);
     card = strcmp(r.method, "card") == 0;
-    rc = sp_get_int(s, SHOP_Q_REFUND_GET, STORE_ARGS(STORE_I(id)), &when);
+    rc = gl_sql_get_int(&s->sql, SHOP_Q_REFUND_GET, STORE_ARGS(STORE_I(id)),
+                        &when);
     if (rc == GL_OK) {
         /* Refunded before: its answer again. */
         out->verdict = SHOP_REFUND_OK;
@@ -1585,20 +1475,22 @@ int shop_refund(struct shop *s, int64_t id, const char *phone,
         goto rollback;
     }
     gl_kst_month(month, now);
-    rc = sp_exec(s, SHOP_Q_REFUND_INSERT,
-                 STORE_ARGS(STORE_I(id), STORE_T(r.phone), STORE_T(r.method),
-                            STORE_I(r.amount), STORE_T(month), STORE_I(now)),
-                 NULL);
+    rc =
+        gl_sql_exec(&s->sql, SHOP_Q_REFUND_INSERT,
+                    STORE_ARGS(STORE_I(id), STORE_T(r.phone), STORE_T(r.method),
+                               STORE_I(r.amount), STORE_T(month), STORE_I(now)),
+                    NULL);
     if (rc == GL_OK && card) {
         int64_t moved = 0;
-        rc = sp_exec(s, SHOP_Q_KEEP_TO_REVERSAL,
-                     STORE_ARGS(STORE_I(id), STORE_I(now)), &moved);
+        rc = gl_sql_exec(&s->sql, SHOP_Q_KEEP_TO_REVERSAL,
+                         STORE_ARGS(STORE_I(id), STORE_I(now)), &moved);
         if (rc == GL_OK && moved != 1) {
             out->verdict = SHOP_REFUND_NO_CARD_DATA;
             goto answer;
         }
         if (rc == GL_OK) {
-            rc = sp_exec(s, SHOP_Q_KEEP_DELETE, STORE_ARGS(STORE_I(id)), NULL);
+            rc = gl_sql_exec(&s->sql, SHOP_Q_KEEP_DELETE,
+                             STORE_ARGS(STORE_I(id)), NULL);
         }
     }
     if (rc != GL_OK) {
@@ -1610,10 +1502,10 @@ int shop_refund(struct shop *s, int64_t id, const char *phone,
              "취소된 상품권은 사용할 수 없습니다.",
              r.count, total, card ? "카드 승인 취소" : "휴대폰 요금에서 차감");
     snprintf(key, sizeof key, "shop-refund:%" PRId64, id);
-    rc = notify_enqueue_at(sp_db(s), key, r.phone, text, now);
+    rc = notify_enqueue_at(s->sql.db, key, r.phone, text, now);
     if (rc != GL_OK) {
         snprintf(out->err, sizeof out->err, "SMS outbox: %s (%.160s)",
-                 gl_strerror(rc), sqlite3_errmsg(sp_db(s)));
+                 gl_strerror(rc), sqlite3_errmsg(s->sql.db));
         goto rollback;
     }
     rc = ledger_batch_commit(s->lg);
@@ -1642,7 +1534,7 @@ answer:
     goto out;
 storage:
     snprintf(out->err, sizeof out->err, "refund: %s (%.160s)", gl_strerror(rc),
-             s->errmsg);
+             s->sql.errmsg);
 rollback:
     ledger_batch_rollback(s->lg);
 out:

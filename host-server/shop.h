@@ -51,6 +51,7 @@
 
 #include "acquirer.h"
 #include "gl_log.h"
+#include "gl_sql.h"
 #include "registry.h"
 
 #define SHOP_COUNT_MAX 10 /* vouchers per purchase */
@@ -144,11 +145,9 @@ struct shop {
     struct registry *reg;   /* borrowed */
     struct ledger *lg;      /* the registry's */
     struct store *st;       /* the ledger's */
-    void *db;               /* the store's sqlite3 connection */
     struct acq_client *acq; /* borrowed; NULL: no card payments */
     struct shop_config cfg;
-    void *q[SHOP_Q__COUNT]; /* sqlite3_stmt */
-    char errmsg[SHOP_ERR_MAX];
+    struct gl_sql sql; /* on the store's connection; errmsg: ours too */
 };
 
 /*

@@ -1087,9 +1087,9 @@ enum MHD_Result wa_refund(struct webd *w, struct MHD_Connection *c,
     wh_time(at, rf.refunded);
     ret = wa_send(c, rf.replay ? MHD_HTTP_OK : MHD_HTTP_CREATED,
                   json_pack("{s:s, s:I, s:I, s:s, s:o, s:s}", "result",
-                            "refunded", "purchase_id", (json_int_t)id,
-                            "amount", (json_int_t)rf.amount, "method",
-                            rf.method, "cancelled", nums, "at", at),
+                            "refunded", "purchase_id", (json_int_t)id, "amount",
+                            (json_int_t)rf.amount, "method", rf.method,
+                            "cancelled", nums, "at", at),
                   rf.replay);
 out:
     crypto_wipe(&rf, sizeof rf);
@@ -1104,8 +1104,7 @@ static json_t *wa_cashout_json(const struct online_cashout *co)
                      (json_int_t)co->face, "balance", (json_int_t)co->balance,
                      "available", (json_int_t)co->available, "used",
                      (json_int_t)co->used, "used_pct_required",
-                     co->used_pct_required, "payout",
-                     (json_int_t)co->payout);
+                     co->used_pct_required, "payout", (json_int_t)co->payout);
 }
 
 enum MHD_Result wa_cashout(struct webd *w, struct MHD_Connection *c,
@@ -1126,10 +1125,9 @@ enum MHD_Result wa_cashout(struct webd *w, struct MHD_Connection *c,
     if (q->method == WM_GET) {
         struct online_cashout co;
         rc = online_cashout_allowed(&w->online, q->number, &co);
-        return rc == GL_OK
-                   ? wh_send_json(c, MHD_HTTP_OK, wa_cashout_json(&co), NULL,
-                                  NULL)
-                   : wh_fail(c, rc);
+        return rc == GL_OK ? wh_send_json(c, MHD_HTTP_OK, wa_cashout_json(&co),
+                                          NULL, NULL)
+                           : wh_fail(c, rc);
     }
     json_t *doc = wh_body(c, q, &ret);
     if (doc == NULL) {
@@ -1171,10 +1169,9 @@ enum MHD_Result wa_cashout(struct webd *w, struct MHD_Connection *c,
     wh_time(at, p.created);
     ret = wa_send(c, p.replay ? MHD_HTTP_OK : MHD_HTTP_CREATED,
                   json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "result",
-                            "payout_due", "payout_id",
-                            (json_int_t)p.payout_id, "amount",
-                            (json_int_t)p.amount, "bank", p.bank, "account",
-                            p.account_masked, "at", at),
+                            "payout_due", "payout_id", (json_int_t)p.payout_id,
+                            "amount", (json_int_t)p.amount, "bank", p.bank,
+                            "account", p.account_masked, "at", at),
                   p.replay);
 out:
     if (account != NULL) {
@@ -1230,20 +1227,18 @@ enum MHD_Result wa_extend(struct webd *w, struct MHD_Connection *c,
     } else if (x.verdict == ONLINE_EXTEND_ALREADY) {
         wh_time(from, x.old_expires);
         wh_time(to, x.new_expires);
-        ret = wa_refusal(c, MHD_HTTP_CONFLICT, "already_extended",
-                         "a voucher's validity is extended once",
-                         json_pack("{s:s, s:s}", "old_expires", from,
-                                   "expires", to),
-                         0);
-    } else {
         ret = wa_refusal(
-            c, MHD_HTTP_CONFLICT, online_extend_name(x.verdict),
-            x.verdict == ONLINE_EXTEND_EXPIRED
-                ? "the voucher has expired already"
-                : x.verdict == ONLINE_EXTEND_NOTHING_LEFT
-                      ? "nothing is left on the voucher"
-                      : "the voucher is frozen or cancelled",
-            NULL, 0);
+            c, MHD_HTTP_CONFLICT, "already_extended",
+            "a voucher's validity is extended once",
+            json_pack("{s:s, s:s}", "old_expires", from, "expires", to), 0);
+    } else {
+        ret = wa_refusal(c, MHD_HTTP_CONFLICT, online_extend_name(x.verdict),
+                         x.verdict == ONLINE_EXTEND_EXPIRED
+                             ? "the voucher has expired already"
+                         : x.verdict == ONLINE_EXTEND_NOTHING_LEFT
+                             ? "nothing is left on the voucher"
+                             : "the voucher is frozen or cancelled",
+                         NULL, 0);
     }
 out:
     json_decref(doc);

@@ -90,8 +90,8 @@ static void ws_notices(struct webd_sender *s, int64_t now)
         return;
     }
     s->next_notices = now + s->cfg->notice_period;
-    int rc = online_notify_expiring(&s->online, now, (int)s->cfg->notice_days,
-                                    &n);
+    int rc =
+        online_notify_expiring(&s->online, now, (int)s->cfg->notice_days, &n);
     if (rc != GL_OK) {
         GL_LOG_WARN("webd", "jobs: expiry notices: %s (%.150s)",
                     gl_strerror(rc), online_errmsg(&s->online));

@@ -827,7 +827,8 @@ GL_TEST(expiring_list_and_extension)
     }
 }
 
-/* ---- cash-out payouts and expiry notices ---------------------------------- */
+/* ---- cash-out payouts and expiry notices ----------------------------------
+ */
 
 #define OWNER "01033334444"
 
@@ -872,9 +873,8 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
                  online_cashout(&on, a, OWNER, "004", "12345x7890", &p));
     GL_CHECK_INT(GL_EINVAL,
                  online_cashout(&on, a, "123", "004", "1234567890", &p));
-    GL_CHECK_INT(GL_ENOTFOUND,
-                 online_cashout(&on, a, "01099990000", "004", "1234567890",
-                                &p));
+    GL_CHECK_INT(GL_ENOTFOUND, online_cashout(&on, a, "01099990000", "004",
+                                              "1234567890", &p));
     GL_CHECK_INT(2000, voucher(a).balance);
 
     xfers = sql_int("SELECT COUNT(*) FROM transfer");
@@ -913,8 +913,8 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
 
     /* The same request again: the same payout, nothing moved. */
     payouts = sql_int("SELECT COUNT(*) FROM online_payout");
-    GL_CHECK_INT(GL_OK,
-                 online_cashout(&on, a, OWNER, "004", "12345678901234", &again));
+    GL_CHECK_INT(
+        GL_OK, online_cashout(&on, a, OWNER, "004", "12345678901234", &again));
     GL_CHECK_STR("ok", online_cashout_name(again.check.verdict));
     GL_CHECK_INT(1, again.replay);
     GL_CHECK_INT(p.payout_id, again.payout_id);
@@ -925,8 +925,7 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
     /* Too little used: refused, nothing written. */
     issue_for("DEPT", 50000, NULL, OWNER, b);
     spend(b, 10000);
-    GL_CHECK_INT(GL_OK,
-                 online_cashout(&on, b, OWNER, "088", "1234567890", &p));
+    GL_CHECK_INT(GL_OK, online_cashout(&on, b, OWNER, "088", "1234567890", &p));
     GL_CHECK_STR("too_little_used", online_cashout_name(p.check.verdict));
     GL_CHECK_INT(0, p.payout_id);
     GL_CHECK_INT(40000, voucher(b).balance);
