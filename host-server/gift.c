@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "gl_err.h"
 #include "gl_log.h"
 #include "gl_text.h"
+#include "mms.h"
 #include "notify.h"
 #include "store.h"
 
@@ -292,6 +294,7 @@ int gift_open(struct gift *g, struct registry *reg,
         c = *cfg;
     }
     g->expire_days = c.expire_days > 0 ? c.expire_days : GIFT_DEFAULT_DAYS;
+    g->mms = c.mms != 0;
     g->content_max =
         c.content_max > 0 ? c.content_max : GIFT_DEFAULT_CONTENT_MAX;
     if (c.claim_base == NULL) {
@@ -1145,6 +1148,101 @@ static int gf_sms_offer(struct gift *g, int64_t gid,
     return notify_enqueue_at(g->sql.db, key, req->recipient, text, now);
 }
 
+/*
+ * The add-on's file under a name the MMS sender can type by its extension
+ * ("<sha256>.<ext>", a hard link beside the catalogue's file, made once):
+ * out[0] is '\0' for a type MMS cannot carry or a link that cannot be
+ * made (the add-on is left out of the MMS, never the gift).
+ */
+static void gf_addon_file(const struct gift_content *gc, char *out,
+                          size_t cap)
+{
+    static const struct {
+        const char *mime, *ext;
+    } types[] = {
+        {"image/png", "png"},  {"image/jpeg", "jpg"}, {"image/gif", "gif"},
+        {"audio/midi", "mid"}, {"audio/mid", "mid"},  {"audio/amr", "amr"},
+        {"audio/mpeg", "mp3"}, {"audio/3gpp", "3gp"}, {"video/3gpp", "3gp"}};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (strcasecmp(gc->mime, types[i].mime) != 0) {
+            continue;
+        }
+        snprintf(out, cap, "%s.%s", gc->path, types[i].ext);
+        if (link(gc->path, out) != 0 && errno != EEXIST) {
+            GL_LOG_WARN("gift", "content %" PRId64 ": link: %s", gc->id,
+                        strerror(errno));
+            out[0] = '\0';
+        } else if (mms_addon_type(out) == NULL) {
+            out[0] = '\0';
+        }
+        return;
+    }
+}
+
+/* The recipient's MMS of a new gift: the claim link and the add-on files,
+ * no barcode yet (the gift may still be refused).  In the caller's
+ * transaction. */
+static int gf_mms_offer(struct gift *g, int64_t gid,
+                        const struct gift_request *req,
+                        const struct gift_package *pkg, const char *link,
+                        int64_t now)
+{
+    char files[GIFT_ADDONS_MAX][GIFT_PATH_MAX + 8];
+    const char *paths[GIFT_ADDONS_MAX];
+    char text[NOTIFY_TEXT_MAX], key[48], total[GL_KRW_MAX];
+    struct gift_content gc;
+    int n = 0, rc;
+
+    for (size_t i = 0; i < req->naddons && n < GIFT_ADDONS_MAX; i++) {
+        rc = gift_content_get(g, req->addons[i], &gc);
+        if (rc != GL_OK) {
+            return rc;
+        }
+        gf_addon_file(&gc, files[n], sizeof files[n]);
+        if (files[n][0] != '\0') {
+            paths[n] = files[n];
+            n++;
+        }
+    }
+    snprintf(text, sizeof text,
+             "[giftlink] %s님이 상품권 %zu장(%s원)을 선물했습니다.%s%s "
+             "받기/거절: %s",
+             pkg->giver, pkg->nitems, gl_krw(total, pkg->total),
+             req->message != NULL && req->message[0] ? " 메시지: " : "",
+             req->message != NULL ? req->message : "", link);
+    snprintf(key, sizeof key, "gift:%" PRId64 ":mms", gid);
+    rc = notify_enqueue_mms_at(g->sql.db, key, req->recipient, "giftlink 선물",
+                               text, NULL, paths, n, now);
+    crypto_wipe(text, sizeof text);
+    return rc;
+}
+
+/* The new owner's MMS with an accepted voucher's barcode.  In the caller's
+ * transaction. */
+static int gf_mms_voucher(struct gift *g, int64_t gid, size_t i,
+                          const char *number, const char *phone, int64_t now)
+{
+    struct registry_voucher v;
+    struct registry_product p;
+    char text[NOTIFY_TEXT_MAX], key[48], amount[GL_KRW_MAX];
+    int rc = registry_voucher_get(g->reg, number, &v);
+    if (rc == GL_OK) {
+        rc = registry_product_get(g->reg, v.product, &p);
+    }
+    if (rc == GL_OK) {
+        snprintf(text, sizeof text,
+                 "[giftlink] 받은 상품권: %s %s원. 매장에서 바코드를 보여 "
+                 "주세요.",
+                 p.brand, gl_krw(amount, v.balance));
+        snprintf(key, sizeof key, "gift:%" PRId64 ":mms:v%zu", gid, i);
+        rc = notify_enqueue_mms_at(g->sql.db, key, phone, "giftlink 상품권",
+                                   text, number, NULL, 0, now);
+    }
+    crypto_wipe(&v, sizeof v);
+    return rc;
+}
+
 int gift_send(struct gift *g, const struct gift_request *req,
               struct gift_result *res)
 {
@@ -1226,6 +1324,13 @@ int gift_send(struct gift *g, const struct gift_request *req,
     if (rc != GL_OK) {
         gf_fail(res, rc, "SMS outbox", sqlite3_errmsg(g->sql.db));
         goto fail;
+    }
+    if (g->mms) {
+        rc = gf_mms_offer(g, gid, req, &res->pkg, res->link, now);
+        if (rc != GL_OK) {
+            gf_fail(res, rc, "MMS outbox", sqlite3_errmsg(g->sql.db));
+            goto fail;
+        }
     }
     rc = ledger_batch_commit(g->lg);
     if (rc != GL_OK) {
@@ -1373,6 +1478,9 @@ static int gf_close(struct gift *g, const struct gf_row *r,
                              NULL);
             if (rc == GL_OK) {
                 rc = gf_unfreeze(g, it[i].voucher);
+            }
+            if (rc == GL_OK && g->mms) {
+                rc = gf_mms_voucher(g, r->id, i, it[i].voucher, phone, now);
             }
         } else if (it[i].part) {
             /* The value back into the original; the part voucher ends. */

@@ -118,6 +118,10 @@ struct gift_config {
                                 "https://giftlink.example/g/" */
     int expire_days;         /* unclaimed gifts return after; 0: 7 */
     int64_t content_max;     /* largest add-on file; 0: 8 MiB */
+    int mms;                 /* 1: the recipient also gets MMS, in the
+                                same transactions as the SMS: on send the
+                                claim link and the add-on files, on accept
+                                each voucher's barcode */
 };
 
 /* One voucher of a request: amount 0 (or its whole available balance) gives
@@ -249,6 +253,7 @@ struct gift {
     struct store *st;     /* the ledger's */
     int expire_days;
     int64_t content_max;
+    int mms;
     char content_dir[GIFT_DIR_MAX + 1]; /* "": no catalogue */
     char claim_base[GIFT_LINK_MAX + 1];
     struct gl_sql sql; /* on the store's connection; errmsg: ours too */

@@ -491,105 +491,6 @@ static enum MHD_Result wa_gift_refusal(struct MHD_Connection *c, int rc,
     return wa_refusal(c, st, error, res->err, more, 0);
 }
 
-/*
- * The path of an add-on file that mms.c can send: mms_addon_type reads the
- * type from the file name's extension, and the catalogue stores files as
- * content_dir/<sha256> without one, so a hard link <sha256>.<ext> is made
- * beside it once (the same file; removed with it by an operator).  out
- * (GIFT_PATH_MAX + 8) is "" when the type has no MMS extension.
- */
-static void wa_addon_path(const struct gift_content *gc, char *out, size_t cap)
-{
-    static const struct {
-        const char *mime, *ext;
-    } types[] = {
-        {"image/png", "png"},  {"image/jpeg", "jpg"}, {"image/gif", "gif"},
-        {"audio/midi", "mid"}, {"audio/mid", "mid"},  {"audio/amr", "amr"},
-        {"audio/mpeg", "mp3"}, {"audio/3gpp", "3gp"}, {"video/3gpp", "3gp"}};
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (strcasecmp(gc->mime, types[i].mime) == 0) {
-            snprintf(out, cap, "%s.%s", gc->path, types[i].ext);
-            if (link(gc->path, out) != 0 && errno != EEXIST) {
-                GL_LOG_WARN("webd", "content %" PRId64 ": link: %s", gc->id,
-                            strerror(errno));
-                out[0] = '\0';
-            }
-            return;
-        }
-    }
-}
-
-/* Queues the recipient's MMS of a sent gift: the claim link and the
- * add-on files, no barcode (the gift may still be refused). */
-static void wa_gift_mms(struct webd *w, const struct gift_request *req,
-                        const struct gift_result *res)
-{
-    const char *paths[GIFT_ADDONS_MAX];
-    struct gift_content gc;
-    char key[48], text[600], total[32];
-    char store[GIFT_ADDONS_MAX][GIFT_PATH_MAX + 8];
-    int n = 0;
-    if (w->cfg->mmsc_url[0] == '\0' || res->token[0] == '\0') {
-        return;
-    }
-    for (size_t i = 0; i < req->naddons && n < GIFT_ADDONS_MAX; i++) {
-        if (gift_content_get(&w->gift, req->addons[i], &gc) != GL_OK) {
-            continue;
-        }
-        wa_addon_path(&gc, store[n], sizeof store[n]);
-        if (store[n][0] != '\0' && mms_addon_type(store[n]) != NULL) {
-            paths[n] = store[n];
-            n++;
-        }
-    }
-    snprintf(total, sizeof total, "%" PRId64, res->pkg.total);
-    snprintf(text, sizeof text,
-             "[giftlink] %s님이 상품권 %zu장(%s원)을 선물했습니다.%s%s "
-             "받기/거절: %s",
-             res->pkg.giver, res->pkg.nitems, total,
-             res->pkg.message[0] ? " 메시지: " : "", res->pkg.message,
-             res->link);
-    snprintf(key, sizeof key, "webd-gift:%" PRId64, res->pkg.gift_id);
-    int rc = notify_enqueue_mms_at((sqlite3 *)w->st.db, key, req->recipient,
-                                   "giftlink 선물", text, NULL, paths, n,
-                                   webd_now(w));
-    crypto_wipe(text, sizeof text);
-    if (rc != GL_OK) {
-        GL_LOG_WARN("webd", "gift %" PRId64 ": MMS not queued: %s",
-                    res->pkg.gift_id, gl_strerror(rc));
-    }
-}
-
-/* Queues the recipient's MMS with each accepted voucher's barcode. */
-static void wa_accept_mms(struct webd *w, const char *phone,
-                          const struct gift_result *res)
-{
-    char key[64], text[200];
-    if (w->cfg->mmsc_url[0] == '\0' || res->replay) {
-        return;
-    }
-    for (size_t i = 0; i < res->pkg.nitems; i++) {
-        const struct gift_item *it = &res->pkg.items[i];
-        if (it->number[0] == '\0') {
-            continue;
-        }
-        snprintf(key, sizeof key, "webd-gift:%" PRId64 ":v%zu",
-                 res->pkg.gift_id, i);
-        snprintf(text, sizeof text,
-                 "[giftlink] 받은 상품권: %s %" PRId64
-                 "원. 매장에서 바코드를 보여 주세요.",
-                 it->brand, it->amount);
-        int rc = notify_enqueue_mms_at((sqlite3 *)w->st.db, key, phone,
-                                       "giftlink 상품권", text, it->number,
-                                       NULL, 0, webd_now(w));
-        if (rc != GL_OK) {
-            GL_LOG_WARN("webd", "gift %" PRId64 ": barcode MMS not queued: %s",
-                        res->pkg.gift_id, gl_strerror(rc));
-        }
-    }
-}
-
 enum MHD_Result wa_gift(struct webd *w, struct MHD_Connection *c,
                         const struct wh_req *q, const char *phone, int preview)
 {
@@ -672,9 +573,6 @@ enum MHD_Result wa_gift(struct webd *w, struct MHD_Connection *c,
     if (rc != GL_OK || res.outcome != GIFT_DONE) {
         ret = wa_gift_refusal(c, rc, &res);
         goto out;
-    }
-    if (!preview) {
-        wa_gift_mms(w, &req, &res);
     }
     json_t *pkg = wa_pkg_json(&res.pkg);
     if (pkg != NULL && !preview && res.link[0] != '\0') {
@@ -767,7 +665,6 @@ enum MHD_Result wa_claim_accept(struct webd *w, struct MHD_Connection *c,
     if (rc != GL_OK || res.outcome != GIFT_DONE) {
         ret = wa_gift_refusal(c, rc, &res);
     } else {
-        wa_accept_mms(w, phone, &res);
         json_t *pkg = wa_pkg_json(&res.pkg);
         if (pkg != NULL) {
             json_object_set_new(pkg, "joined", json_boolean(res.joined));

@@ -280,6 +280,7 @@ int webd_open(struct webd *w, const struct webd_config *cfg, char *err)
         .content_dir = cfg->content_dir[0] ? cfg->content_dir : NULL,
         .claim_base = cfg->claim_base,
         .expire_days = (int)cfg->expire_days,
+        .mms = cfg->mmsc_url[0] != '\0',
     };
     rc = gift_open(&w->gift, &w->reg, &gcfg);
     if (rc != GL_OK) {

@@ -208,7 +208,7 @@ static int is_hex32(const char *t)
 GL_TEST(setup_database)
 {
     struct ledger_config lcfg = {.clock = fake_clock};
-    struct gift_config gcfg = {.claim_base = BASE, .expire_days = 5};
+    struct gift_config gcfg = {.claim_base = BASE, .expire_days = 5, .mms = 1};
     int rc;
 
     snprintf(db_path, sizeof db_path, "/tmp/gl_test_gift_%d.db", (int)getpid());
@@ -420,6 +420,19 @@ GL_TEST(send_reserves_and_accept_moves_the_voucher)
     GL_CHECK(strstr(text, PHONE_A) == NULL);
     GL_CHECK(strstr(text, v) == NULL);
     printf("  SMS: %s\n", text);
+    /* Its MMS, in the same transaction: the link and the add-on file under
+     * a name with its extension; no barcode before acceptance. */
+    snprintf(q, sizeof q,
+             "SELECT o.phone || '|' || ifnull(m.barcode, '-') || '|' || "
+             "m.addons || '|' || o.text FROM outbox o JOIN outbox_mms m ON "
+             "m.outbox_id = o.id WHERE o.idem_key = 'gift:%" PRId64 ":mms'",
+             res.pkg.gift_id);
+    sql_text(q, text, sizeof text);
+    GL_CHECK(strncmp(text, PHONE_B "|-|", 14) == 0);
+    GL_CHECK(strstr(text, ".png|") != NULL);
+    GL_CHECK(strstr(text, link) != NULL);
+    GL_CHECK(strstr(text, v) == NULL);
+    printf("  MMS: %s\n", text);
     check_ledger_clean();
 
     /* The claim page. */
@@ -451,6 +464,16 @@ GL_TEST(send_reserves_and_accept_moves_the_voucher)
     GL_CHECK(strstr(text, "010****5432님이") != NULL);
     GL_CHECK(strstr(text, PHONE_B) == NULL);
     printf("  SMS: %s\n", text);
+    /* The new owner's barcode MMS, in the acceptance's transaction. */
+    snprintf(q, sizeof q,
+             "SELECT o.phone || '|' || m.barcode FROM outbox o JOIN outbox_mms"
+             " m ON m.outbox_id = o.id WHERE o.idem_key = 'gift:%" PRId64
+             ":mms:v0'",
+             res.pkg.gift_id);
+    sql_text(q, text, sizeof text);
+    char want[64];
+    snprintf(want, sizeof want, PHONE_B "|%s", v);
+    GL_CHECK_STR(want, text);
     check_ledger_clean();
 
     /* Accepting again: the same result, nothing done. */
@@ -968,6 +991,8 @@ GL_TEST(storage_faults_leave_nothing_behind)
         "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
         "CREATE TEMP TRIGGER fault BEFORE INSERT ON outbox "
         "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+        "CREATE TEMP TRIGGER fault BEFORE INSERT ON outbox_mms "
+        "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
     };
     /* Faults for the claim actions; for: 1 accept, 2 refuse, 3 both. */
     static const struct {
@@ -997,6 +1022,9 @@ GL_TEST(storage_faults_leave_nothing_behind)
         {"CREATE TEMP TRIGGER fault BEFORE INSERT ON outbox "
          "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
          3},
+        {"CREATE TEMP TRIGGER fault BEFORE INSERT ON outbox_mms "
+         "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+         1},
     };
     char v1[20], v2[20], before[4096], after[4096], key[32];
     struct gift_item_req items[2];
