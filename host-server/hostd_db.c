@@ -39,6 +39,18 @@ static const char hdb_schema[] =
     "  PRIMARY KEY (tid, batch, stan, de7));";
 
 static const char *const hdb_sql[HDB__COUNT] = {
+    /* ?1 cutoff, ?2 the window's first rowid - 1, ?3 its size */
+    [HDB_TXN_PURGE] =
+        "DELETE FROM hostd_txn WHERE rowid IN (SELECT t.rowid FROM hostd_txn t"
+        " WHERE t.rowid > ?2 AND t.rowid <= ?2 + ?3 AND t.created < ?1"
+        " AND t.batch != COALESCE((SELECT batch_no FROM terminal"
+        " WHERE id = t.tid), -1))",
+    /* when the first row after the window was stored; none: no row */
+    [HDB_TXN_AFTER] = "SELECT created FROM hostd_txn WHERE rowid > ?1 + ?2"
+                      " ORDER BY rowid LIMIT 1",
+    [HDB_EARLY_PURGE] = "DELETE FROM hostd_early WHERE rowid IN (SELECT"
+                        " rowid FROM hostd_early WHERE created < ?1"
+                        " ORDER BY rowid LIMIT 64)",
     [HDB_TXN_GET] =
         "SELECT tid, stan, de7, mti, digest, proc, pan, req_amount, amount,"
         " rc, op, pieces, state, refunded, batch, bcls, target, resp, created"
@@ -341,8 +353,45 @@ int hostd_db_txn_get(struct hostd_worker *w, const char *tid,
     return rc;
 }
 
+/*
+ * One window of the sweep, in the caller's transaction: answers older
+ * than HOSTD_ANSWER_DAYS in rowids (purge_from, purge_from + window], but
+ * those of a terminal's open batch (its close still counts them).  The
+ * window moves on once the row after it is old too; a failure only logs
+ * (the answer being stored matters, the sweep comes again).
+ */
+static void hdb_sweep(struct hostd_worker *w, int64_t now)
+{
+    int64_t cutoff = now - (int64_t)HOSTD_ANSWER_DAYS * 86400, after = 0;
+    int rc = gl_sql_exec(&w->sql, HDB_TXN_PURGE,
+                         STORE_ARGS(STORE_I(cutoff), STORE_I(w->purge_from),
+                                    STORE_I(HOSTD_PURGE_WINDOW)),
+                         NULL);
+    if (rc == GL_OK) {
+        rc = gl_sql_exec(&w->sql, HDB_EARLY_PURGE,
+                         STORE_ARGS(STORE_I(cutoff)), NULL);
+    }
+    if (rc == GL_OK) {
+        rc = gl_sql_get_int(&w->sql, HDB_TXN_AFTER,
+                            STORE_ARGS(STORE_I(w->purge_from),
+                                       STORE_I(HOSTD_PURGE_WINDOW)),
+                            &after);
+        if (rc == GL_OK && after < cutoff) {
+            w->purge_from += HOSTD_PURGE_WINDOW;
+        }
+        rc = rc == GL_ENOTFOUND ? GL_OK : rc;
+    }
+    if (rc != GL_OK) {
+        GL_LOG_WARN("hostd", "sweep of old answers: %s (%.150s)",
+                    gl_strerror(rc), w->sql.errmsg);
+    }
+}
+
 int hostd_db_txn_put(struct hostd_worker *w, const struct hostd_txn *t)
 {
+    if (++w->puts % HOSTD_PURGE_EVERY == 0) {
+        hdb_sweep(w, t->created);
+    }
     return hdb_exec(
         w, HDB_TXN_PUT,
         STORE_ARGS(STORE_T(t->tid), STORE_T(t->stan), STORE_T(t->de7),

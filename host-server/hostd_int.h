@@ -47,6 +47,9 @@ enum hostd_q {
     HDB_SAVEPOINT,
     HDB_RELEASE,
     HDB_ROLLBACK_TO,
+    HDB_TXN_PURGE,
+    HDB_TXN_AFTER,
+    HDB_EARLY_PURGE,
     HDB__COUNT
 };
 
@@ -133,6 +136,15 @@ struct hostd_sess {
     int64_t merchant_acct;
 };
 
+/* Request identities and their answers are kept this long (the spec's
+ * "at least 35 days"), then swept a window at a time: every
+ * HOSTD_PURGE_EVERY stored answers, the rows of one window of
+ * HOSTD_PURGE_WINDOW rowids older than that, except those of a batch still
+ * open, are deleted in the same transaction. */
+#define HOSTD_ANSWER_DAYS 35
+#define HOSTD_PURGE_EVERY 256
+#define HOSTD_PURGE_WINDOW 512
+
 struct hostd_worker {
     const struct hostd_config *cfg;
     int id;
@@ -148,6 +160,9 @@ struct hostd_worker {
     int64_t cashout_acct, cash_acct;
     int64_t last_expire;
     uint64_t seq; /* host-assigned retrieval references */
+    /* the sweep of answers past HOSTD_ANSWER_DAYS (hostd_db_txn_put) */
+    uint64_t puts;
+    int64_t purge_from; /* rowid: the sweep's window starts after it */
     /* scratch of hostd_proc_request, allocated once per worker: the
      * request's context and the one earlier request an operation reads
      * (an original, a repeat's first answer) */
