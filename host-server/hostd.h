@@ -7,10 +7,12 @@
  *    is listed in hostd_config.c and in etc/gl-hostd.ini.  It is read once
  *    before start and is the only mutable global state of the process.
  *  - hostd_run starts cfg->loops event loops (threads), each with its own
- *    TLS context, database handle and epoll set, all accepting from one
- *    listening socket (EPOLLEXCLUSIVE wakes one loop per connection), and
- *    the sync threads that make the loops' commits durable before their
- *    answers leave (hostd_loop.c).  It returns when *stop becomes non-zero
+ *    TLS context and epoll set, all accepting from one listening socket
+ *    (EPOLLEXCLUSIVE wakes one loop, which deals the connections out to
+ *    the loops in turn); the loops share one ledger writer (one database
+ *    connection, taken by one loop's group commit at a time) and the sync
+ *    threads that make the commits durable before their answers leave
+ *    (hostd_loop.c).  It returns when *stop becomes non-zero
  *    (SIGTERM): every loop finishes the group commit in flight, answers it
  *    once it is synced, and closes its connections.
  *  - *reopen_logs (SIGHUP) makes the first loop that sees it reopen the log.
@@ -27,7 +29,7 @@ struct hostd_config {
     /* [listen] */
     char address[64];
     char port[16];
-    long long loops;   /* event loops (threads), 1..64 */
+    long long loops;   /* event loops (threads), 1..64; default: online CPUs */
     long long backlog;
     /* [tls] */
     char ca_file[HOSTD_PATH_MAX];
