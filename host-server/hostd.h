@@ -16,11 +16,14 @@
  *    (SIGTERM): every loop finishes the group commit in flight, answers it
  *    once it is synced, and closes its connections.
  *  - *reopen_logs (SIGHUP) makes the first loop that sees it reopen the log.
+ *  - Both flags are atomics: the signal handlers run on the main thread and
+ *    the loops read them on theirs (a lock-free atomic_int is safe to set
+ *    from a handler).
  */
 #ifndef HOSTD_H
 #define HOSTD_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define HOSTD_PATH_MAX 512
@@ -29,7 +32,7 @@ struct hostd_config {
     /* [listen] */
     char address[64];
     char port[16];
-    long long loops;   /* event loops (threads), 1..64; default: online CPUs */
+    long long loops;   /* event loops (threads), 1..64; default 1 */
     long long backlog;
     /* [tls] */
     char ca_file[HOSTD_PATH_MAX];
@@ -69,7 +72,7 @@ int hostd_config_load(struct hostd_config *cfg, const char *path, char *err);
 
 /* Runs the server (see the file comment).  Returns GL_OK after a clean
  * stop, or the error that kept it from starting (logged). */
-int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
-              volatile sig_atomic_t *reopen_logs);
+int hostd_run(const struct hostd_config *cfg, atomic_int *stop,
+              atomic_int *reopen_logs);
 
 #endif /* HOSTD_H */

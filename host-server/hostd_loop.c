@@ -196,7 +196,7 @@ struct loop {
     size_t nconns;
     struct rq **rq;
     size_t nrq, caprq;
-    volatile sig_atomic_t *stop, *reopen;
+    atomic_int *stop, *reopen;
     int64_t last_sweep;
     uint64_t frames, commits;
     uint64_t slow_commits; /* COMMITs over 5 ms (checkpoints) */
@@ -805,9 +805,11 @@ static void inbox_take(struct loop *lp)
     do {
         pthread_mutex_lock(&lp->inmu);
         n = lp->nin < 32 ? lp->nin : 32;
-        memcpy(ms, lp->inbox, n * sizeof ms[0]);
-        memmove(lp->inbox, lp->inbox + n, (lp->nin - n) * sizeof ms[0]);
-        lp->nin -= n;
+        if (n > 0) {
+            memcpy(ms, lp->inbox, n * sizeof ms[0]);
+            memmove(lp->inbox, lp->inbox + n, (lp->nin - n) * sizeof ms[0]);
+            lp->nin -= n;
+        }
         pthread_mutex_unlock(&lp->inmu);
         for (size_t i = 0; i < n; i++) {
             if (ms[i].fd >= 0) {
@@ -948,7 +950,7 @@ static void *loop_main(void *arg)
     int64_t stop_at = 0;
 
     for (;;) {
-        if (*lp->stop && stop_at == 0) {
+        if (atomic_load(lp->stop) && stop_at == 0) {
             stop_at = now_ms() + 2000;
             (void)epoll_ctl(lp->ep, EPOLL_CTL_DEL, net_listener_fd(lp->lst),
                             NULL);
@@ -967,8 +969,7 @@ static void *loop_main(void *arg)
                 break;
             }
         }
-        if (lp->id == 0 && *lp->reopen) {
-            *lp->reopen = 0;
+        if (lp->id == 0 && atomic_exchange(lp->reopen, 0)) {
             gl_log_close();
             gl_log_open("gl-hostd", lp->cfg->syslog);
             GL_LOG_INFO("hostd", "log reopened");
@@ -1140,8 +1141,8 @@ static void hsync_stop(struct hsync *sy, pthread_t th[HSYNC_THREADS],
                 (unsigned long long)sy->syncs);
 }
 
-int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
-              volatile sig_atomic_t *reopen_logs)
+int hostd_run(const struct hostd_config *cfg, atomic_int *stop,
+              atomic_int *reopen_logs)
 {
     struct net_listener *lst = NULL;
     struct loop *loops = NULL;
@@ -1248,7 +1249,7 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
         if (pthread_create(&th[started], NULL, loop_main, &loops[started]) !=
             0) {
             rc = GL_EOS;
-            *stop = 1;
+            atomic_store(stop, 1);
             break;
         }
     }

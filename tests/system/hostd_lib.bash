@@ -7,8 +7,7 @@
 #                g2), products PART (partial use, 50000/10000) and WHOLE (no
 #                partial use, 5000) accepted in g1, OTHER accepted in g2,
 #                and terminal GLT00001 of M1; a config file $T/hostd.ini.
-#                ([listen] loops = $LOOPS when set, else the host's default:
-#                one loop per online CPU).
+#                ([listen] loops = $LOOPS when set, else the host's default).
 # hostd_term TID [MERCHANT]   certificate + registry entry of a terminal
 # hostd_start / hostd_stop / hostd_kill   the server (port in $PORT)
 # send TID [gl-load options] < messages   gl-load send
