@@ -40,6 +40,9 @@
 
 #include "gl_err.h"
 
+/* The receive buffer of a server connection: one TLS record at most. */
+#define NET_RX_BUF (16384 + 512)
+
 /* How long a session ticket lets a terminal skip certificate checks. */
 #define NET_TICKET_LIFETIME_S (6 * 3600)
 
@@ -92,6 +95,16 @@ struct net_conn {
     int fail;    /* the code returned when the handshake failed */
     int want;    /* NET_WANT_* of the last GL_EAGAIN */
     int resumed; /* last value of handshake->resume seen */
+    /* Server side: received bytes not yet taken by mbedTLS (NULL on the
+     * client side).  mbedTLS asks for a record header, then its body, then
+     * the next header: two or three recv calls per record.  One recv of
+     * up to NET_RX_BUF bytes serves them, and when it came back short the
+     * socket was empty, so the next empty-buffer read answers "would
+     * block" without asking the kernel (once; the event loop then waits
+     * for readability, which is level-triggered). */
+    unsigned char *rx;
+    size_t rx_off, rx_len;
+    int rx_drained;
     mbedtls_ssl_context ssl;
     char peer_cn[NET_CN_MAX];
     char err[NET_ERR_MAX];
@@ -413,9 +426,8 @@ static int net_bio_send(void *p, const unsigned char *buf, size_t len)
     }
 }
 
-static int net_bio_recv(void *p, unsigned char *buf, size_t len)
+static int net_recv(struct net_conn *c, unsigned char *buf, size_t len)
 {
-    struct net_conn *c = p;
     for (;;) {
         ssize_t n = recv(c->fd, buf, len, 0);
         if (n >= 0) {
@@ -432,6 +444,34 @@ static int net_bio_recv(void *p, unsigned char *buf, size_t len)
         }
         return MBEDTLS_ERR_NET_RECV_FAILED;
     }
+}
+
+static int net_bio_recv(void *p, unsigned char *buf, size_t len)
+{
+    struct net_conn *c = p;
+    if (c->rx == NULL) {
+        return net_recv(c, buf, len);
+    }
+    if (c->rx_off == c->rx_len) {
+        if (c->rx_drained) {
+            c->rx_drained = 0;
+            return MBEDTLS_ERR_SSL_WANT_READ;
+        }
+        int n = net_recv(c, c->rx, NET_RX_BUF);
+        if (n <= 0) {
+            return n;
+        }
+        c->rx_off = 0;
+        c->rx_len = (size_t)n;
+        c->rx_drained = (size_t)n < NET_RX_BUF;
+    }
+    size_t k = c->rx_len - c->rx_off;
+    if (k > len) {
+        k = len;
+    }
+    memcpy(buf, c->rx + c->rx_off, k);
+    c->rx_off += k;
+    return (int)k;
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -472,24 +512,55 @@ static int net_conn_new(struct net_ctx *ctx, int fd, enum net_state state,
     return GL_OK;
 }
 
-int net_accept(struct net_listener *l, struct net_ctx *ctx,
-               struct net_conn **out)
+int net_accept_fd(struct net_listener *l, int *fd)
 {
-    int fd;
-
-    *out = NULL;
-    if (ctx->role != NET_ROLE_SERVER) {
-        return GL_EINVAL;
-    }
-    fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+    *fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (*fd < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
             errno == ECONNABORTED) {
             return GL_EAGAIN;
         }
         return GL_EOS;
     }
-    return net_conn_new(ctx, fd, NET_ST_HANDSHAKE, out);
+    return GL_OK;
+}
+
+int net_conn_adopt(struct net_ctx *ctx, int fd, struct net_conn **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (ctx->role != NET_ROLE_SERVER) {
+        close(fd);
+        return GL_EINVAL;
+    }
+    rc = net_conn_new(ctx, fd, NET_ST_HANDSHAKE, out);
+    if (rc == GL_OK) {
+        (*out)->rx = malloc(NET_RX_BUF);
+        if ((*out)->rx == NULL) {
+            net_conn_close(*out);
+            *out = NULL;
+            rc = GL_ENOMEM;
+        }
+    }
+    return rc;
+}
+
+int net_accept(struct net_listener *l, struct net_ctx *ctx,
+               struct net_conn **out)
+{
+    int fd;
+    int rc;
+
+    *out = NULL;
+    if (ctx->role != NET_ROLE_SERVER) {
+        return GL_EINVAL;
+    }
+    rc = net_accept_fd(l, &fd);
+    if (rc != GL_OK) {
+        return rc;
+    }
+    return net_conn_adopt(ctx, fd, out);
 }
 
 int net_connect(struct net_ctx *ctx, const char *host, const char *port,
@@ -786,7 +857,8 @@ int net_conn_write(struct net_conn *c, const void *buf, size_t len)
 
 int net_conn_pending(const struct net_conn *c)
 {
-    return c->state == NET_ST_OPEN && mbedtls_ssl_check_pending(&c->ssl) != 0;
+    return c->state == NET_ST_OPEN &&
+           (c->rx_off < c->rx_len || mbedtls_ssl_check_pending(&c->ssl) != 0);
 }
 
 int net_conn_want(const struct net_conn *c)
@@ -844,5 +916,6 @@ void net_conn_close(struct net_conn *c)
         close(c->fd);
     }
     mbedtls_ssl_free(&c->ssl);
+    free(c->rx);
     free(c);
 }

@@ -131,6 +131,17 @@ int net_accept(struct net_listener *l, struct net_ctx *ctx,
                struct net_conn **out);
 
 /*
+ * The two halves of net_accept, for a server whose threads each have their
+ * own ctx (an mbedTLS context is used by one thread): net_accept_fd takes
+ * one waiting TCP connection as a non-blocking fd (GL_OK, GL_EAGAIN when
+ * nobody waits, GL_EOS), and net_conn_adopt starts the TLS server side of
+ * fd under ctx, taking fd in every case (closed on failure).  Returns as
+ * net_accept.
+ */
+int net_accept_fd(struct net_listener *l, int *fd);
+int net_conn_adopt(struct net_ctx *ctx, int fd, struct net_conn **out);
+
+/*
  * Starts a non-blocking TCP connect to host:port under ctx (a
  * NET_ROLE_CLIENT context that must outlive the connection) and prepares
  * the TLS client side, offering ctx's kept session if it has one.
@@ -155,8 +166,11 @@ int net_conn_handshake(struct net_conn *c);
  * Reads up to len decrypted bytes into buf.  Returns the number read (> 0),
  * GL_EAGAIN, GL_ECLOSED (the peer closed, orderly or not), GL_EINVAL
  * (handshake not complete) or GL_TLS (a bad record: close the connection).
- * mbedTLS may hold decrypted bytes that the socket no longer signals:
- * call again while net_conn_pending() is non-zero.
+ * mbedTLS may hold decrypted bytes that the socket no longer signals, and a
+ * server connection (net_accept, net_conn_adopt) reads the socket ahead
+ * into its own buffer: call again while net_conn_pending() is non-zero.
+ * On a server connection GL_EAGAIN may come without asking the socket
+ * when the last read found it empty; wait for readability as usual.
  */
 int net_conn_read(struct net_conn *c, void *buf, size_t len);
 

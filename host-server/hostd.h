@@ -7,18 +7,23 @@
  *    is listed in hostd_config.c and in etc/gl-hostd.ini.  It is read once
  *    before start and is the only mutable global state of the process.
  *  - hostd_run starts cfg->loops event loops (threads), each with its own
- *    TLS context, database handle and epoll set, all accepting from one
- *    listening socket (EPOLLEXCLUSIVE wakes one loop per connection), and
- *    the sync threads that make the loops' commits durable before their
- *    answers leave (hostd_loop.c).  It returns when *stop becomes non-zero
+ *    TLS context and epoll set, all accepting from one listening socket
+ *    (EPOLLEXCLUSIVE wakes one loop, which deals the connections out to
+ *    the loops in turn); the loops share one ledger writer (one database
+ *    connection, taken by one loop's group commit at a time) and the sync
+ *    threads that make the commits durable before their answers leave
+ *    (hostd_loop.c).  It returns when *stop becomes non-zero
  *    (SIGTERM): every loop finishes the group commit in flight, answers it
  *    once it is synced, and closes its connections.
  *  - *reopen_logs (SIGHUP) makes the first loop that sees it reopen the log.
+ *  - Both flags are atomics: the signal handlers run on the main thread and
+ *    the loops read them on theirs (a lock-free atomic_int is safe to set
+ *    from a handler).
  */
 #ifndef HOSTD_H
 #define HOSTD_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define HOSTD_PATH_MAX 512
@@ -27,7 +32,7 @@ struct hostd_config {
     /* [listen] */
     char address[64];
     char port[16];
-    long long loops;   /* event loops (threads), 1..64 */
+    long long loops;   /* event loops (threads), 1..64; default 1 */
     long long backlog;
     /* [tls] */
     char ca_file[HOSTD_PATH_MAX];
@@ -67,7 +72,7 @@ int hostd_config_load(struct hostd_config *cfg, const char *path, char *err);
 
 /* Runs the server (see the file comment).  Returns GL_OK after a clean
  * stop, or the error that kept it from starting (logged). */
-int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
-              volatile sig_atomic_t *reopen_logs);
+int hostd_run(const struct hostd_config *cfg, atomic_int *stop,
+              atomic_int *reopen_logs);
 
 #endif /* HOSTD_H */

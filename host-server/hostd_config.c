@@ -22,6 +22,8 @@ int hostd_config_load(struct hostd_config *cfg, const char *path, char *err)
     enum crypto_key_type kt;
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->port, sizeof cfg->port, "8583");
+    /* One event loop: more loops share one ledger writer, and on the 2-core
+     * bench machine two measured slower (docs/BENCHMARKS.md). */
     cfg->loops = 1;
     cfg->backlog = 512;
     snprintf(cfg->bdk_type, sizeof cfg->bdk_type, "aes128");

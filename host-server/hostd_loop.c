@@ -2,12 +2,19 @@
  * hostd_loop.c - the event loops of gl-hostd.
  *
  * One loop per thread (hostd.h): epoll over the shared listening socket and
- * the loop's own terminal connections (TLS through hal/net).  A round:
+ * the loop's own terminal connections (TLS through hal/net).  The loop that
+ * accepts a connection deals it to the next loop in turn (its eventfd and
+ * inbox).  The loops share one ledger writer (struct hledger): one SQLite
+ * connection whose group commits they take in turn under a mutex, so the
+ * page cache stays warm, the rate limits are counted once for the whole
+ * host and a voucher's redemptions are serialised as with one loop.  A
+ * round:
  *   1. wait for events; accept, drive handshakes, read;
  *   2. each complete frame is unpacked, its DE 41 compared with the
  *      certificate's CN and its MAC verified, then queued;
  *   3. the queued requests are applied in ONE group commit (a savepoint
- *      each) and committed.  The connection runs synchronous=NORMAL, so the
+ *      each, the ledger writer's mutex held from BEGIN to COMMIT) and
+ *      committed.  The connection runs synchronous=NORMAL, so the
  *      COMMIT only writes the WAL frames (page cache) and returns;
  *   4. the round's answers are MACed and set aside with a ticket of the
  *      sync thread, and the loop goes straight back to step 1;
@@ -24,7 +31,10 @@
  * host otherwise).  Declines, repeats and 30/96 answers wait the same way:
  * they may have been computed from an earlier round that is not durable
  * yet (a 51 from a balance such a round reduced), and answers of a
- * connection must leave in order.  Meanwhile the loop keeps applying and
+ * connection must leave in order.  The same holds across loops: a round
+ * that read what another loop's round wrote committed after it, so its
+ * ticket, taken after its own COMMIT, is covered only by an fdatasync
+ * that also covers the other round.  Meanwhile the loop keeps applying and
  * committing new rounds: the disk's flush latency no longer stalls it, and
  * one fdatasync covers every round committed before it started.  Two sync
  * threads may have an fdatasync in flight at once, so a round committed
@@ -43,6 +53,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +85,7 @@ struct conn {
     uint8_t *out;
     size_t outlen, outcap;
     size_t held;       /* answers waiting in pending batches */
+    uint64_t open_seq; /* its handshake's number among all loops' */
     struct conn *prev, *next;
     struct loop *lp;
 };
@@ -137,12 +149,43 @@ struct rq {
     struct crypto_mac_keys keys;
 };
 
+/*
+ * The ledger writer every loop shares: one worker (one SQLite connection,
+ * so one page cache kept warm, one set of rate-limit tables, one sequence
+ * of retrieval references), used by one loop at a time under mu.  A loop
+ * holds mu only from BEGIN to COMMIT of its round; reading, unpacking,
+ * MAC checks, signing and TLS run outside it, in parallel with the round
+ * of another loop.
+ */
+struct hledger {
+    pthread_mutex_t mu;
+    struct hostd_worker w;
+};
+
+/* A message to a loop from another: fd >= 0, an accepted socket to adopt;
+ * fd < 0, terminal tid completed handshake number seq on another loop, so
+ * its connections here that completed theirs before are replaced. */
+struct inmsg {
+    int fd;
+    uint64_t seq;
+    char tid[NET_CN_MAX];
+};
+
 struct loop {
     const struct hostd_config *cfg;
     int id;
-    struct hostd_worker w;
+    struct hledger *ld;         /* shared */
     struct hsync *sy;
-    int evfd;                   /* written by the sync thread */
+    int evfd;                   /* written by the sync thread, other loops */
+    /* Messages of the other loops, under inmu: accepted sockets dealt to
+     * this loop, and terminals that opened a new connection elsewhere. */
+    pthread_mutex_t inmu;
+    struct inmsg *inbox;
+    size_t nin, capin;
+    struct loop *all;           /* every loop, all[0 .. nall-1] */
+    int nall;
+    atomic_uint *deal;          /* shared: the next connection's loop */
+    atomic_uint_fast64_t *opens; /* shared: handshakes completed */
     struct pbatch *cur;         /* this round's answers */
     struct pbatch *phead, *ptail; /* sealed, waiting for their sync */
     struct pbatch *pfree;       /* spare batches */
@@ -153,7 +196,7 @@ struct loop {
     size_t nconns;
     struct rq **rq;
     size_t nrq, caprq;
-    volatile sig_atomic_t *stop, *reopen;
+    atomic_int *stop, *reopen;
     int64_t last_sweep;
     uint64_t frames, commits;
     uint64_t slow_commits; /* COMMITs over 5 ms (checkpoints) */
@@ -423,11 +466,11 @@ static void conn_answer(struct loop *lp, struct conn *c, struct iso_msg *resp,
                              CRYPTO_MAC_RESPONSE, &err);
     }
     if (rc == GL_OK && keys == NULL) {
-        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->w.bdk,
+        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->ld->w.bdk,
                                  CRYPTO_MAC_RESPONSE, &err);
     } else if (rc == GL_DUKPT_BADKSN || rc == GL_MAC_KSN_MISSING) {
         /* not the request's KSN: derive for the answer's own */
-        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->w.bdk,
+        rc = crypto_mac_sign_bdk(&iso_profile_ascii, resp, &lp->ld->w.bdk,
                                  CRYPTO_MAC_RESPONSE, &err);
     }
     if (rc == GL_OK) {
@@ -574,7 +617,7 @@ static int on_frame(void *ctx, const uint8_t *buf, size_t len)
         c->closing = 1;
         return 1;
     }
-    rc = crypto_mac_keys_from_bdk(&lp->w.bdk, &r->req, &r->keys);
+    rc = crypto_mac_keys_from_bdk(&lp->ld->w.bdk, &r->req, &r->keys);
     if (rc == GL_OK) {
         rc = crypto_mac_verify(&iso_profile_ascii, &r->req, &r->keys,
                                CRYPTO_MAC_REQUEST, &err);
@@ -629,6 +672,44 @@ static void conn_read(struct loop *lp, struct conn *c)
     }
 }
 
+/* Puts m into the inbox of loop `to` and wakes it.  GL_OK or GL_ENOMEM. */
+static int inbox_put(struct loop *to, const struct inmsg *m)
+{
+    uint64_t one = 1;
+    int rc = GL_OK;
+    pthread_mutex_lock(&to->inmu);
+    if (to->nin == to->capin) {
+        size_t cap = to->capin * 2 + 16;
+        struct inmsg *n = realloc(to->inbox, cap * sizeof *n);
+        if (n != NULL) {
+            to->inbox = n;
+            to->capin = cap;
+        } else {
+            rc = GL_ENOMEM;
+        }
+    }
+    if (rc == GL_OK) {
+        to->inbox[to->nin++] = *m;
+    }
+    pthread_mutex_unlock(&to->inmu);
+    if (rc == GL_OK && write(to->evfd, &one, sizeof one) < 0) {
+        /* the counter is saturated: the loop is awake anyway */
+    }
+    return rc;
+}
+
+/* Closes this loop's connections of tid whose handshake came before seq
+ * (one connection per terminal: a new one replaces the older). */
+static void conn_replace(struct loop *lp, const char *tid, uint64_t seq)
+{
+    for (struct conn *o = lp->head.next; o != &lp->head; o = o->next) {
+        if (!o->dead && o->state == CONN_OPEN && o->open_seq < seq &&
+            strcmp(o->sess.tid, tid) == 0) {
+            conn_kill(lp, o, "replaced by a new connection");
+        }
+    }
+}
+
 static void conn_handshake(struct loop *lp, struct conn *c)
 {
     int rc = net_conn_handshake(c->nc);
@@ -646,11 +727,20 @@ static void conn_handshake(struct loop *lp, struct conn *c)
     c->state = CONN_OPEN;
     c->last_msg = now_ms();
     snprintf(c->sess.tid, sizeof c->sess.tid, "%s", net_conn_peer_cn(c->nc));
-    /* One connection per terminal: a new one replaces the older. */
-    for (struct conn *o = lp->head.next; o != &lp->head; o = o->next) {
-        if (o != c && !o->dead && o->state == CONN_OPEN &&
-            strcmp(o->sess.tid, c->sess.tid) == 0) {
-            conn_kill(lp, o, "replaced by a new connection");
+    /* One connection per terminal: a new one replaces the older, here and
+     * on the other loops. */
+    c->open_seq = atomic_fetch_add(lp->opens, 1) + 1;
+    conn_replace(lp, c->sess.tid, c->open_seq);
+    for (int i = 0; i < lp->nall; i++) {
+        struct inmsg m = {.fd = -1, .seq = c->open_seq};
+        if (&lp->all[i] == lp) {
+            continue;
+        }
+        snprintf(m.tid, sizeof m.tid, "%s", c->sess.tid);
+        if (inbox_put(&lp->all[i], &m) != GL_OK) {
+            GL_LOG_WARN("hostd", "loop %d: %s: out of memory: an older "
+                        "connection on loop %d stays open", lp->id,
+                        c->sess.tid, i);
         }
     }
     conn_events(lp, c, EPOLLIN);
@@ -659,11 +749,89 @@ static void conn_handshake(struct loop *lp, struct conn *c)
     }
 }
 
+/* Starts the TLS server side of an accepted socket in this loop. */
+static void conn_adopt(struct loop *lp, int fd)
+{
+    struct net_conn *nc = NULL;
+    if (lp->nconns >= (size_t)lp->cfg->max_conns) {
+        close(fd);
+        GL_LOG_WARN("hostd", "loop %d: connection limit reached", lp->id);
+        return;
+    }
+    int rc = net_conn_adopt(lp->tls, fd, &nc);
+    if (rc != GL_OK) {
+        GL_LOG_WARN("hostd", "loop %d: accept: %s", lp->id, gl_strerror(rc));
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        net_conn_close(nc);
+        return;
+    }
+    c->nc = nc;
+    c->fd = net_conn_fd(nc);
+    c->lp = lp;
+    c->created = now_ms();
+    iso_reasm_init(&c->reasm, ISO_FRAME_MAX);
+    struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, c->fd, &e) != 0) {
+        net_conn_close(nc);
+        free(c);
+        return;
+    }
+    c->events = EPOLLIN;
+    c->next = lp->head.next;
+    c->prev = &lp->head;
+    lp->head.next->prev = c;
+    lp->head.next = c;
+    lp->nconns++;
+    conn_handshake(lp, c);
+}
+
+/* Hands fd to loop `to`, which adopts it when its eventfd wakes it. */
+static void conn_hand_over(struct loop *lp, struct loop *to, int fd)
+{
+    struct inmsg m = {.fd = fd};
+    if (inbox_put(to, &m) != GL_OK) {
+        conn_adopt(lp, fd); /* out of memory: keep it here */
+    }
+}
+
+/* Takes the messages other loops sent to this one. */
+static void inbox_take(struct loop *lp)
+{
+    struct inmsg ms[32];
+    size_t n;
+    do {
+        pthread_mutex_lock(&lp->inmu);
+        n = lp->nin < 32 ? lp->nin : 32;
+        if (n > 0) {
+            memcpy(ms, lp->inbox, n * sizeof ms[0]);
+            memmove(lp->inbox, lp->inbox + n, (lp->nin - n) * sizeof ms[0]);
+            lp->nin -= n;
+        }
+        pthread_mutex_unlock(&lp->inmu);
+        for (size_t i = 0; i < n; i++) {
+            if (ms[i].fd >= 0) {
+                conn_adopt(lp, ms[i].fd);
+            } else {
+                conn_replace(lp, ms[i].tid, ms[i].seq);
+            }
+        }
+    } while (n == 32);
+}
+
+/*
+ * Accepts what waits on the shared listener and deals the connections out
+ * to the loops in turn, so that a burst of connections (every terminal of
+ * a store after a network failure) does not all land on the loop that
+ * woke first.
+ */
 static void do_accept(struct loop *lp)
 {
     for (int i = 0; i < 64; i++) {
-        struct net_conn *nc = NULL;
-        int rc = net_accept(lp->lst, lp->tls, &nc);
+        int fd;
+        int rc = net_accept_fd(lp->lst, &fd);
         if (rc == GL_EAGAIN) {
             return;
         }
@@ -672,56 +840,38 @@ static void do_accept(struct loop *lp)
                         gl_strerror(rc));
             return;
         }
-        if (lp->nconns >= (size_t)lp->cfg->max_conns) {
-            net_conn_close(nc);
-            GL_LOG_WARN("hostd", "loop %d: connection limit reached", lp->id);
-            continue;
+        struct loop *to = &lp->all[atomic_fetch_add(lp->deal, 1) %
+                                   (unsigned)lp->nall];
+        if (to == lp) {
+            conn_adopt(lp, fd);
+        } else {
+            conn_hand_over(lp, to, fd);
         }
-        struct conn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            net_conn_close(nc);
-            return;
-        }
-        c->nc = nc;
-        c->fd = net_conn_fd(nc);
-        c->lp = lp;
-        c->created = now_ms();
-        iso_reasm_init(&c->reasm, ISO_FRAME_MAX);
-        struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, c->fd, &e) != 0) {
-            net_conn_close(nc);
-            free(c);
-            continue;
-        }
-        c->events = EPOLLIN;
-        c->next = lp->head.next;
-        c->prev = &lp->head;
-        lp->head.next->prev = c;
-        lp->head.next = c;
-        lp->nconns++;
-        conn_handshake(lp, c);
     }
 }
 
 /* Applies the queued requests in one group commit, then answers. */
 static void run_batch(struct loop *lp)
 {
-    int rc = hostd_batch_begin(&lp->w);
+    struct hostd_worker *w = &lp->ld->w;
     int committed = 0;
+    int rc;
 
+    pthread_mutex_lock(&lp->ld->mu);
+    rc = hostd_batch_begin(w);
     if (rc == GL_OK) {
-        hostd_expire_holds(&lp->w);
+        hostd_expire_holds(w);
         for (size_t i = 0; i < lp->nrq; i++) {
             struct rq *r = lp->rq[i];
             if (r->c->dead) {
                 r->action = HOSTD_SILENT;
                 continue;
             }
-            r->action = hostd_proc_request(&lp->w, &r->c->sess, &r->req,
+            r->action = hostd_proc_request(w, &r->c->sess, &r->req,
                                            &r->resp);
         }
         int64_t t0 = now_ms();
-        rc = hostd_batch_commit(&lp->w);
+        rc = hostd_batch_commit(w);
         lp->slow_commits += now_ms() - t0 > 5;
         committed = rc == GL_OK;
         lp->commits++;
@@ -729,8 +879,9 @@ static void run_batch(struct loop *lp)
     if (!committed) {
         GL_LOG_ERR("hostd", "loop %d: group commit of %zu request(s) failed: "
                    "%s: answering 96", lp->id, lp->nrq, gl_strerror(rc));
-        hostd_batch_rollback(&lp->w);
+        hostd_batch_rollback(w);
     }
+    pthread_mutex_unlock(&lp->ld->mu);
     for (size_t i = 0; i < lp->nrq; i++) {
         struct rq *r = lp->rq[i];
         struct conn *c = r->c;
@@ -799,7 +950,7 @@ static void *loop_main(void *arg)
     int64_t stop_at = 0;
 
     for (;;) {
-        if (*lp->stop && stop_at == 0) {
+        if (atomic_load(lp->stop) && stop_at == 0) {
             stop_at = now_ms() + 2000;
             (void)epoll_ctl(lp->ep, EPOLL_CTL_DEL, net_listener_fd(lp->lst),
                             NULL);
@@ -818,8 +969,7 @@ static void *loop_main(void *arg)
                 break;
             }
         }
-        if (lp->id == 0 && *lp->reopen) {
-            *lp->reopen = 0;
+        if (lp->id == 0 && atomic_exchange(lp->reopen, 0)) {
             gl_log_close();
             gl_log_open("gl-hostd", lp->cfg->syslog);
             GL_LOG_INFO("hostd", "log reopened");
@@ -842,6 +992,7 @@ static void *loop_main(void *arg)
                 if (read(lp->evfd, &v, sizeof v) < 0) {
                     /* EAGAIN: another round already took it */
                 }
+                inbox_take(lp);
                 continue;
             }
             if (c->dead) {
@@ -885,11 +1036,16 @@ static void *loop_main(void *arg)
         if (now - lp->last_sweep >= 1000) {
             lp->last_sweep = now;
             sweep(lp, now);
-            if (lp->nrq == 0 && hostd_batch_begin(&lp->w) == GL_OK) {
-                hostd_expire_holds(&lp->w);
-                if (hostd_batch_commit(&lp->w) != GL_OK) {
-                    hostd_batch_rollback(&lp->w);
+            if (lp->nrq == 0) {
+                struct hostd_worker *w = &lp->ld->w;
+                pthread_mutex_lock(&lp->ld->mu);
+                if (hostd_batch_begin(w) == GL_OK) {
+                    hostd_expire_holds(w);
+                    if (hostd_batch_commit(w) != GL_OK) {
+                        hostd_batch_rollback(w);
+                    }
                 }
+                pthread_mutex_unlock(&lp->ld->mu);
             }
         }
         reap(lp);
@@ -936,7 +1092,13 @@ static void loop_deinit(struct loop *lp)
         close(lp->evfd);
     }
     net_ctx_free(lp->tls);
-    hostd_worker_deinit(&lp->w);
+    for (size_t i = 0; i < lp->nin; i++) {
+        if (lp->inbox[i].fd >= 0) {
+            close(lp->inbox[i].fd);
+        }
+    }
+    free(lp->inbox);
+    pthread_mutex_destroy(&lp->inmu);
 }
 
 /* Opens the WAL for fdatasync and starts the sync thread.  The WAL exists:
@@ -979,21 +1141,28 @@ static void hsync_stop(struct hsync *sy, pthread_t th[HSYNC_THREADS],
                 (unsigned long long)sy->syncs);
 }
 
-int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
-              volatile sig_atomic_t *reopen_logs)
+int hostd_run(const struct hostd_config *cfg, atomic_int *stop,
+              atomic_int *reopen_logs)
 {
     struct net_listener *lst = NULL;
     struct loop *loops = NULL;
     pthread_t *th = NULL;
     pthread_t sth[HSYNC_THREADS];
     struct hsync sy;
-    int nsth = 0;
+    struct hledger ld;
+    atomic_uint deal;
+    atomic_uint_fast64_t opens;
+    int nsth = 0, ld_open = 0;
     char err[NET_ERR_MAX];
     int rc, started = 0;
     int nloops = (int)cfg->loops;
 
     memset(&sy, 0, sizeof sy);
+    memset(&ld, 0, sizeof ld);
+    atomic_init(&deal, 0);
+    atomic_init(&opens, 0);
     sy.walfd = -1;
+    pthread_mutex_init(&ld.mu, NULL);
     pthread_mutex_init(&sy.mu, NULL);
     pthread_cond_init(&sy.cv, NULL);
     loops = calloc((size_t)nloops, sizeof *loops);
@@ -1006,24 +1175,33 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
     for (int i = 0; i < nloops; i++) {
         loops[i].ep = -1;
         loops[i].evfd = -1;
+        pthread_mutex_init(&loops[i].inmu, NULL);
+    }
+    {
+        char werr[256];
+        ld_open = 1;
+        rc = hostd_worker_init(&ld.w, cfg, 0, werr);
+        if (rc != GL_OK) {
+            GL_LOG_ERR("hostd", "cannot start: %s", werr[0] ? werr
+                                                            : gl_strerror(rc));
+            goto out;
+        }
     }
     struct net_tls_config tcfg = {.ca_file = cfg->ca_file,
                                   .cert_file = cfg->cert_file,
                                   .key_file = cfg->key_file};
     for (int i = 0; i < nloops; i++) {
         struct loop *lp = &loops[i];
-        char werr[256];
         lp->cfg = cfg;
         lp->id = i;
         lp->stop = stop;
         lp->reopen = reopen_logs;
         lp->head.next = lp->head.prev = &lp->head;
-        rc = hostd_worker_init(&lp->w, cfg, i, werr);
-        if (rc != GL_OK) {
-            GL_LOG_ERR("hostd", "cannot start: %s", werr[0] ? werr
-                                                            : gl_strerror(rc));
-            goto out;
-        }
+        lp->ld = &ld;
+        lp->all = loops;
+        lp->nall = nloops;
+        lp->deal = &deal;
+        lp->opens = &opens;
         rc = net_ctx_new(&lp->tls, NET_ROLE_SERVER, &tcfg, err, sizeof err);
         if (rc != GL_OK) {
             GL_LOG_ERR("hostd", "cannot start: TLS: %s", err);
@@ -1044,7 +1222,7 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
         sy.wake[i] = lp->evfd;
     }
     sy.nwake = nloops;
-    rc = hsync_start(&sy, &loops[0].w, sth, &nsth);
+    rc = hsync_start(&sy, &ld.w, sth, &nsth);
     if (rc != GL_OK) {
         goto out;
     }
@@ -1071,7 +1249,7 @@ int hostd_run(const struct hostd_config *cfg, volatile sig_atomic_t *stop,
         if (pthread_create(&th[started], NULL, loop_main, &loops[started]) !=
             0) {
             rc = GL_EOS;
-            *stop = 1;
+            atomic_store(stop, 1);
             break;
         }
     }
@@ -1088,6 +1266,10 @@ out:
             loop_deinit(&loops[i]);
         }
     }
+    if (ld_open) {
+        hostd_worker_deinit(&ld.w);
+    }
+    pthread_mutex_destroy(&ld.mu);
     if (sy.walfd >= 0) {
         close(sy.walfd);
     }

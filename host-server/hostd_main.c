@@ -21,19 +21,20 @@
 #include "hostd_int.h"
 #include "net.h"
 
-/* Set by the signal handlers only. */
-static volatile sig_atomic_t hostd_stop, hostd_reopen;
+/* Set by the signal handlers only; read by the loops (atomics: they run on
+ * other threads). */
+static atomic_int hostd_stop, hostd_reopen;
 
 static void on_stop(int sig)
 {
     (void)sig;
-    hostd_stop = 1;
+    atomic_store(&hostd_stop, 1);
 }
 
 static void on_hup(int sig)
 {
     (void)sig;
-    hostd_reopen = 1;
+    atomic_store(&hostd_reopen, 1);
 }
 
 static void usage(FILE *f)

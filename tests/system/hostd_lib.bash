@@ -7,6 +7,7 @@
 #                g2), products PART (partial use, 50000/10000) and WHOLE (no
 #                partial use, 5000) accepted in g1, OTHER accepted in g2,
 #                and terminal GLT00001 of M1; a config file $T/hostd.ini.
+#                ([listen] loops = $LOOPS when set, else the host's default).
 # hostd_term TID [MERCHANT]   certificate + registry entry of a terminal
 # hostd_start / hostd_stop / hostd_kill   the server (port in $PORT)
 # log_port LOG [PID]   waits up to 10 s for a server's "listening on" line
@@ -84,7 +85,7 @@ hostd_setup() {
 [listen]
 address = 127.0.0.1
 port = 0
-loops = ${LOOPS:-1}
+${LOOPS:+loops = $LOOPS}
 [tls]
 ca = $T/ca.crt
 cert = $T/host.crt

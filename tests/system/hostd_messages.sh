@@ -321,6 +321,35 @@ EOF
 eq "nine 14s, then 05 even for a valid voucher" "14 14 14 14 14 14 14 14 14 05" "$(rcs)"
 check "cool-down alarm logged" grep -q "alarm: terminal GLT00009" "$T/hostd.log"
 
+# --- one connection per terminal: a second one replaces the first ------------
+# (with several loops the two land on different loops: connections are dealt
+# out in turn)
+repl=$(python3 - "$T" "$PORT" <<'PY'
+import socket, ssl, sys, time
+T, port = sys.argv[1], int(sys.argv[2])
+def conn():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(T + "/ca.crt")
+    ctx.load_cert_chain(T + "/term-GLT00001.crt", T + "/term-GLT00001.key")
+    ctx.check_hostname = False
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+a = conn(); time.sleep(0.3)
+b = conn(); b.settimeout(1)
+a.settimeout(5)
+try:
+    first = "closed" if a.recv(10) == b"" else "data"
+except (OSError, ssl.SSLError):
+    first = "closed"
+try:
+    second = "closed" if b.recv(10) == b"" else "data"
+except socket.timeout:
+    second = "open"
+print(first, second)
+PY
+)
+eq "second connection of GLT00001: first closed, second open" "closed open" "$repl"
+check "replacement logged" grep -q "GLT00001: connection closed: replaced by a new connection" "$T/hostd.log"
+
 # --- the ledger stays consistent; SIGTERM stops cleanly ---------------------
 out=$(G ledger check); rc=$?
 check "glctl ledger check: $out" test "$rc" -eq 0
