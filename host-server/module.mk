@@ -33,6 +33,8 @@ GL_LIB_SRCS += host-server/acquirer.c
 # The notification outbox (a table of the host's database) and its SMS
 # sender over SMPP 3.4 (notify.h, smpp_client.h, docs/notifications.md).
 GL_LIB_SRCS += host-server/notify.c host-server/smpp_client.c
+# what an SMSC sends to the bound client (tests/fuzz/fuzz_smpp_receipt.c)
+fuzz_smpp_receipt_FUZZ_SRCS += host-server/smpp_client.c
 # end notify
 
 # shop

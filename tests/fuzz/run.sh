@@ -60,6 +60,25 @@ seed() { # harness
       printf '\x00\xc8<env:Envelope><env:Body><SubmitRsp><Status><StatusCode>1000</StatusCode><StatusText>Success</StatusText></Status><MessageID>MMSC000001</MessageID></SubmitRsp></env:Body></env:Envelope>' >"$dir/seed-ok"
       printf '\x01\xf4<env:Fault><faultstring>Validation error</faultstring><StatusCode>4004</StatusCode></env:Fault>' >"$dir/seed-fault"
       printf '\x01\xf7<StatusCode>4006</StatusCode><StatusText>Service Unavailable</StatusText>' >"$dir/seed-throttle" ;;
+    fuzz_smpp_receipt) # mode 0: a deliver_sm body; mode 1: raw PDUs
+      local rcpt='id:SMSC0000000001 sub:001 dlvrd:001 submit date:2612011200 done date:2612011201 stat:DELIVRD err:000 text:'
+      local tlvs='\x00\x1e\x00\x0fSMSC0000000001\x00\x04\x27\x00\x01\x02'
+      dsm() { # esm_class, short_message, TLVs (printf escapes)
+        printf '\x00\x01\x01821012345678\x00\x00\x001588\x00%b\x00\x00\x00\x00\x00\x00\x00\x00' "$1"
+        printf "\\x$(printf %02x ${#2})%s%b" "$2" "$3"; }
+      { printf '\x00'; dsm '\x04' "$rcpt" "$tlvs"; } >"$dir/seed-receipt"
+      { printf '\x00'; dsm '\x04' "$rcpt" ''; } >"$dir/seed-text"
+      { printf '\x00'; dsm '\x04' 'stat:UNDELIV err:001' "$tlvs"; } >"$dir/seed-tlv"
+      { printf '\x00'; dsm '\x04' '' '\x04\x27\x00\x01\x05\x00\x1e\x00\x03ab\x00'; } >"$dir/seed-state"
+      { printf '\x00'; dsm '\x00' 'hello' ''; } >"$dir/seed-mo"
+      # enquire_link, the receipt as a whole PDU, an unbind
+      { printf '\x01\x00\x00\x00\x10\x00\x00\x00\x15\x00\x00\x00\x00\x00\x00\x00\x07'
+        body=$(dsm '\x04' "$rcpt" "$tlvs" | xxd -p | tr -d '\n')
+        local L=$((16 + ${#body} / 2))
+        printf "$(printf '\\x%02x' $((L >> 24)) $((L >> 16 & 255)) $((L >> 8 & 255)) $((L & 255)))"
+        printf '\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x08'
+        printf '%s' "$body" | xxd -r -p
+        printf '\x00\x00\x00\x10\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00\x09'; } >"$dir/seed-stream" ;;
   esac
 }
 
