@@ -24,10 +24,12 @@
  * The bytes go to the daemon over one TCP connection whose write side is
  * then shut; the answer is read until its Content-Length is complete or
  * the daemon closes.  libmicrohttpd does not take a shut write side for a
- * close while a request is incomplete (it waits conn_timeout for the
- * rest), so an input that gets no byte within QUIET_MS is ended with a
- * reset, and a request of the harness's own (GET /v1/info) must then be
- * answered: the daemon's one thread is not stuck.
+ * close while a request is incomplete: it waits conn_timeout for the rest
+ * and keeps the connection that long even after the client's reset.  So
+ * an input that gets no byte within QUIET_MS is ended with a reset, a
+ * request of the harness's own (GET /v1/info) must then be answered (the
+ * daemon's one thread is not stuck), and conn_timeout is 2 s here, so that
+ * such connections do not fill max_conns.
  *
  * What must hold: the daemon answers with "HTTP/1.x NNN ", closes, or
  * stays silent on an incomplete request and still answers the next one;
@@ -64,7 +66,7 @@
 #define ME "01012345678"
 #define OTHER "01087654321"
 #define HANG_MS 5000
-#define QUIET_MS 50
+#define QUIET_MS 10
 #define CHECK_EVERY 64
 #define REFRESH 256
 #define REQ_MAX 16384
@@ -130,6 +132,37 @@ static int answer_complete(const char *ans, size_t n)
         }
         unsigned long len = strtoul(cl + 17, NULL, 10);
         return (size_t)(end - h) >= len;
+    }
+}
+
+/* The last inputs as sent, printed when the daemon hangs: the input that
+ * wedged it may be one before the one that noticed. */
+#define RECENT 8
+static struct {
+    char req[RECENT][512];
+    size_t n[RECENT];
+    unsigned long at[RECENT];
+} recent;
+
+static void remember(const char *req, size_t n)
+{
+    unsigned i = (unsigned)(g.inputs % RECENT);
+    recent.n[i] = n < sizeof recent.req[i] ? n : sizeof recent.req[i];
+    memcpy(recent.req[i], req, recent.n[i]);
+    recent.at[i] = g.inputs;
+}
+
+static void dump_recent(void)
+{
+    for (unsigned k = 1; k <= RECENT; k++) {
+        unsigned i = (unsigned)((g.inputs + k) % RECENT);
+        fprintf(stderr, "fuzz_webd_http: input %lu:", recent.at[i]);
+        for (size_t j = 0; j < recent.n[i]; j++) {
+            unsigned char c = (unsigned char)recent.req[i][j];
+            fprintf(stderr, c >= 32 && c < 127 && c != '\\' ? "%c" : "\\x%02x",
+                    c);
+        }
+        fputc('\n', stderr);
     }
 }
 
@@ -200,6 +233,7 @@ static size_t http_do(const char *req, size_t n, char *ans, size_t cap,
             /* an incomplete request: the daemon waits for the rest (it
              * does not take the shut write side for a close) */
             if (!may_be_quiet || !waiting) {
+                dump_recent();
                 ans[got] = '\0';
                 fprintf(stderr, "fuzz_webd_http: %zu octets in: %.300s\n", got,
                         ans);
@@ -370,39 +404,61 @@ static uint16_t find_port(void)
     return 0;
 }
 
+/* A product of group g1 with faces face and, if not 0, face2. */
+static void product_add(const char *id, const char *brand, const char *type,
+                        const char *prefix, int partial, int64_t face,
+                        int64_t face2)
+{
+    struct registry_product p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.id, sizeof p.id, "%s", id);
+    snprintf(p.issuer, sizeof p.issuer, "%s", id);
+    snprintf(p.brand, sizeof p.brand, "%s", brand);
+    p.type = registry_type_parse(type);
+    snprintf(p.prefix, sizeof p.prefix, "%s", prefix);
+    p.validity_days = 365;
+    p.partial_ok = partial;
+    p.faces[p.nfaces++] = face;
+    if (face2 != 0) {
+        p.faces[p.nfaces++] = face2;
+    }
+    snprintf(p.groups[0], sizeof p.groups[0], "g1");
+    p.ngroups = 1;
+    check(registry_product_add(&g.w.reg, &p) == GL_OK, id);
+}
+
 static void provision(void)
 {
     static const char *const groups[] = {"g1"};
-    struct registry_product p;
     int64_t id;
     check(registry_merchant_add(&g.w.reg, "M1", "Store One", groups, 1) ==
               GL_OK,
           "merchant");
-    memset(&p, 0, sizeof p);
-    snprintf(p.id, sizeof p.id, "BOOK");
-    snprintf(p.issuer, sizeof p.issuer, "KYOBO");
-    snprintf(p.brand, sizeof p.brand, "Kyobo Books");
-    p.type = registry_type_parse("books");
-    snprintf(p.prefix, sizeof p.prefix, "627402");
-    p.validity_days = 180;
-    p.faces[0] = 5000;
-    p.faces[1] = 10000;
-    p.nfaces = 2;
-    snprintf(p.groups[0], sizeof p.groups[0], "g1");
-    p.ngroups = 1;
-    check(registry_product_add(&g.w.reg, &p) == GL_OK, "product BOOK");
-    snprintf(p.id, sizeof p.id, "PART");
-    snprintf(p.issuer, sizeof p.issuer, "LOTTE");
-    snprintf(p.brand, sizeof p.brand, "Lotte Dept");
-    p.type = registry_type_parse("department");
-    snprintf(p.prefix, sizeof p.prefix, "627401");
-    p.validity_days = 365;
-    p.partial_ok = 1;
-    p.faces[0] = 50000;
-    check(registry_product_add(&g.w.reg, &p) == GL_OK, "product PART");
+    product_add("BOOK", "Kyobo Books", "books", "627402", 0, 5000, 10000);
+    product_add("PART", "Lotte Dept", "department", "627401", 1, 50000, 0);
     check(registry_member_add(&g.w.reg, ME, &id) == GL_OK, "member 1");
     check(registry_member_add(&g.w.reg, OTHER, &id) == GL_OK, "member 2");
     check(online_key_add(&g.w.online, "M1", g.mkey) == GL_OK, "merchant key");
+}
+
+/* At exit (libFuzzer's -runs or -max_total_time): the daemon stopped, the
+ * handles closed, the directory removed.  A crash leaves it for a look. */
+static void teardown(void)
+{
+    char cmd[160];
+    fprintf(stderr,
+            "fuzz_webd_http: %lu inputs, %lu of them without an answer "
+            "(incomplete requests)\n",
+            g.inputs, g.quiet);
+    webd_http_stop(g.http);
+    g.http = NULL;
+    ledger_deinit(&g.lg);
+    store_close(&g.st);
+    webd_close(&g.w);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "fuzz_webd_http: could not remove %s\n", g.dir);
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -422,7 +478,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     check(mkdir(path, 0700) == 0, "content dir");
     int n = snprintf(ini, sizeof ini,
                      "[listen]\naddress = 127.0.0.1\nport = 0\n"
-                     "max_body = 4096\nconn_timeout = 30\n"
+                     "max_body = 4096\nconn_timeout = 2\n"
                      "[db]\npath = %s/gl.db\n"
                      "[keys]\notp_key_file = %s/otp.key\n"
                      "[session]\nttl = 86400\n"
@@ -444,6 +500,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     check(webd_http_start(&g.w, &g.http, err) == GL_OK, err);
     g.port = find_port();
     check(g.port != 0, "the daemon's port");
+    atexit(teardown);
 
     snprintf(path, sizeof path, "%s/gl.db", g.dir);
     check(store_open(&g.st, NULL, NULL, path) == GL_OK, "check store");
@@ -555,6 +612,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    remember(req, n);
     size_t got = http_do(req, n, ans, sizeof ans, 1);
     if (got > 0 && !only_interim(ans, got)) {
         check(got >= 13 && memcmp(ans, "HTTP/1.", 7) == 0 && ans[8] == ' ' &&
