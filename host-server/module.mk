@@ -33,6 +33,8 @@ GL_LIB_SRCS += host-server/acquirer.c
 # The notification outbox (a table of the host's database) and its SMS
 # sender over SMPP 3.4 (notify.h, smpp_client.h, docs/notifications.md).
 GL_LIB_SRCS += host-server/notify.c host-server/smpp_client.c
+# what an SMSC sends to the bound client (tests/fuzz/fuzz_smpp_receipt.c)
+fuzz_smpp_receipt_FUZZ_SRCS += host-server/smpp_client.c
 # end notify
 
 # shop
@@ -50,6 +52,15 @@ gl-webd_SRCS := host-server/webd_main.c host-server/webd_config.c \
                 host-server/webd_db.c host-server/webd_http.c \
                 host-server/webd_sender.c host-server/webd_api.c \
                 host-server/webd_card.c
+# the whole request path over loopback (tests/fuzz/fuzz_webd_http.c): the
+# webd sources but main, and what they link of the library
+fuzz_webd_http_FUZZ_SRCS += $(filter-out host-server/webd_main.c,\
+                              $(gl-webd_SRCS)) \
+    host-server/store.c host-server/store_sqlite.c host-server/ledger.c \
+    host-server/registry.c host-server/voucher_num.c host-server/acquirer.c \
+    host-server/notify.c host-server/smpp_client.c host-server/shop.c \
+    host-server/online.c host-server/mms.c host-server/gift.c \
+    hal/net.c hal/clock.c $(wildcard lib/crypto/*.c)
 # end webd
 
 # online

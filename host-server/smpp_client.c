@@ -242,11 +242,85 @@ static void receipt_field(const char *text, const char *key, char *out,
     out[n] = '\0';
 }
 
+/*
+ * Most TLVs a deliver_sm may carry.  libsmpp34 writes a trace of every field
+ * it decodes into its fixed 2048-byte smpp34_strerror without a bound:
+ * some 600 bytes for the mandatory fields and 54 a TLV, so from about 27
+ * TLVs on it writes past the buffer.  A receipt carries two or three.
+ */
+#define DELIVER_TLV_MAX 16
+
+/* Skips a C-octet string at *off; 0 when it has no NUL within len. */
+static int skip_cstr(const uint8_t *pdu, size_t len, size_t *off)
+{
+    const uint8_t *z = *off < len ? memchr(pdu + *off, '\0', len - *off) : NULL;
+    if (z == NULL) {
+        return 0;
+    }
+    *off = (size_t)(z - pdu) + 1;
+    return 1;
+}
+
+/*
+ * Walks a deliver_sm (len octets) as SMPP 3.4 lays it out, before libsmpp34
+ * decodes it: 1 when its mandatory fields and its TLVs end exactly at len
+ * with at most DELIVER_TLV_MAX TLVs, else 0.  Two faults of libsmpp34 are
+ * kept away so: the overflow of its trace buffer (above), and a TLV whose
+ * length runs past the PDU, whose tlv_t it allocates and then loses.
+ */
+static int deliver_sm_walk_ok(const uint8_t *pdu, size_t len)
+{
+    size_t off = SMPP_HDR;
+    /* service_type; source ton, npi, addr; destination ton, npi, addr;
+     * esm_class, protocol_id, priority_flag; the two times */
+    if (!skip_cstr(pdu, len, &off)) {
+        return 0;
+    }
+    off += 2;
+    if (!skip_cstr(pdu, len, &off)) {
+        return 0;
+    }
+    off += 2;
+    if (!skip_cstr(pdu, len, &off)) {
+        return 0;
+    }
+    off += 3;
+    if (!skip_cstr(pdu, len, &off) || !skip_cstr(pdu, len, &off)) {
+        return 0;
+    }
+    /* registered_delivery, replace_if_present_flag, data_coding,
+     * sm_default_msg_id, sm_length, short_message */
+    off += 4;
+    if (off >= len) {
+        return 0;
+    }
+    off += 1 + (size_t)pdu[off];
+    for (int n = 0; off < len; n++) {
+        if (n == DELIVER_TLV_MAX || len - off < 4) {
+            return 0;
+        }
+        size_t l = (size_t)pdu[off + 2] << 8 | pdu[off + 3];
+        off += 4;
+        if (l > len - off) {
+            return 0;
+        }
+        off += l;
+    }
+    return off == len;
+}
+
 static int on_deliver_sm(struct smpp_client *c, const uint8_t *pdu, int len)
 {
     deliver_sm_t d;
     memset(&d, 0, sizeof d);
     uint32_t seq = get32(pdu + 12);
+    if (!deliver_sm_walk_ok(pdu, (size_t)len)) {
+        GL_LOG_WARN(MOD,
+                    "malformed deliver_sm (fields, TLV lengths or more "
+                    "than %d TLVs) answered with an error",
+                    DELIVER_TLV_MAX);
+        return send_header(c, GENERIC_NACK, ESME_RINVMSGLEN, seq);
+    }
     if (smpp34_unpack(DELIVER_SM, &d, pdu, len) != 0) {
         destroy_tlv(d.tlv);
         GL_LOG_WARN(MOD, "undecodable deliver_sm answered with an error: %s",
@@ -287,8 +361,8 @@ static int on_deliver_sm(struct smpp_client *c, const uint8_t *pdu, int len)
     return send_pdu(c, DELIVER_SM_RESP, &resp);
 }
 
-/* Serves a PDU that is not the response being waited for. */
-static int dispatch(struct smpp_client *c, const uint8_t *pdu, int len)
+/* Serves a PDU that is not the response being waited for (dispatch). */
+static int serve(struct smpp_client *c, const uint8_t *pdu, int len)
 {
     uint32_t cmd = get32(pdu + 4), seq = get32(pdu + 12);
     switch (cmd) {
@@ -318,6 +392,23 @@ static int dispatch(struct smpp_client *c, const uint8_t *pdu, int len)
         }
         return send_header(c, GENERIC_NACK, ESME_RINVCMDID, seq);
     }
+}
+
+/*
+ * Serves a PDU that is not the response being waited for.  Every failure
+ * is a link error and leaves the client closed, as the contract says: the
+ * write errors close it already, and an answer that cannot be encoded (an
+ * SMSC's PDU numbered 0, outside SMPP's 1..0x7fffffff, which libsmpp34
+ * will not encode back) would leave the SMSC's PDU unanswered on a session
+ * that looks bound.
+ */
+static int dispatch(struct smpp_client *c, const uint8_t *pdu, int len)
+{
+    int rc = serve(c, pdu, len);
+    if (rc != GL_OK) {
+        drop_link(c);
+    }
+    return rc;
 }
 
 /*

@@ -60,6 +60,68 @@ seed() { # harness
       printf '\x00\xc8<env:Envelope><env:Body><SubmitRsp><Status><StatusCode>1000</StatusCode><StatusText>Success</StatusText></Status><MessageID>MMSC000001</MessageID></SubmitRsp></env:Body></env:Envelope>' >"$dir/seed-ok"
       printf '\x01\xf4<env:Fault><faultstring>Validation error</faultstring><StatusCode>4004</StatusCode></env:Fault>' >"$dir/seed-fault"
       printf '\x01\xf7<StatusCode>4006</StatusCode><StatusText>Service Unavailable</StatusText>' >"$dir/seed-throttle" ;;
+    fuzz_webd_http) # selector (1 bearer, 2 bearer of the recipient, 3 merchant
+      # key; +4 Content-Type; +8 Idempotency-Key), then the request; @V0..@V4,
+      # @P0, @P1, @T0, @A0 stand for the harness's vouchers, purchases,
+      # claim token and hold (docs/customer-api.md)
+      wq() { # name selector method path [body]
+        local b=${5-}
+        { printf "\\x$(printf %02x "$2")"
+          printf '%s %s HTTP/1.1\r\nHost: gl\r\n' "$3" "$4"
+          if [ -n "$b" ]; then printf 'Content-Length: %d\r\n\r\n%s' "${#b}" "$b"
+          else printf '\r\n'; fi; } >"$dir/seed-$1"; }
+      wq code 4 POST /v1/auth/code '{"phone": "01012345678"}'
+      wq session 4 POST /v1/auth/session '{"phone": "01012345678", "code": "482913"}'
+      wq signout 1 DELETE /v1/auth/session
+      wq catalogue 0 GET '/v1/catalogue?type=books&amount=10000'
+      wq info 0 GET /v1/info
+      wq basket 1 GET /v1/vouchers
+      wq voucher 1 GET /v1/vouchers/@V0
+      wq history 1 GET /v1/vouchers/@V1/history
+      wq member 1 POST /v1/members '{}'
+      wq buy 13 POST /v1/purchases '{"product": "BOOK", "face": 10000, "count": 2, "payment": {"method": "phone_bill"}}'
+      wq buycard 13 POST /v1/purchases '{"product": "BOOK", "face": 5000, "count": 1, "payment": {"method": "card", "number": "4111111111111111", "expiry": "3012"}}'
+      wq purchases 1 GET /v1/purchases
+      wq refund 5 POST /v1/purchases/@P0/refund '{}'
+      wq cashout-q 1 GET /v1/vouchers/@V2/cashout
+      wq cashout 5 POST /v1/vouchers/@V2/cashout '{"bank": "004", "account": "12345678901234"}'
+      wq extend 5 POST /v1/vouchers/@V1/extend '{"days": 30}'
+      wq preview 5 POST /v1/gifts/preview '{"recipient": "01087654321", "message": "hi", "items": [{"number": "@V0"}, {"number": "@V3", "amount": 4000}], "addons": []}'
+      wq gift 13 POST /v1/gifts '{"recipient": "01087654321", "message": "hi", "items": [{"number": "@V0"}], "addons": []}'
+      wq gifts 1 GET '/v1/gifts?box=received'
+      wq claim 0 GET /v1/claims/@T0
+      wq accept 6 POST /v1/claims/@T0/accept '{}'
+      wq refuse 4 POST /v1/claims/@T0/refuse '{}'
+      wq content 0 GET '/v1/content?kind=theme_card'
+      wq content1 0 GET /v1/content/1
+      wq authorize 15 POST /v1/online/authorize '{"voucher": "@V3", "amount": 3000}'
+      wq capture 15 POST /v1/online/capture '{"auth_id": "@A0", "amount": 2000}'
+      wq void 15 POST /v1/online/void '{"auth_id": "@A0"}'
+      printf '\x05POST /v1/vouchers/@V1/extend HTTP/1.1\r\nHost: gl\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"day\r\n8\r\ns": 30}\r\n0\r\n\r\n' >"$dir/seed-chunked"
+      printf '\x01GET /v1/vouchers HTTP/1.1\r\nHost: gl\r\n\r\nGET /v1/purchases HTTP/1.1\r\nHost: gl\r\n\r\n' >"$dir/seed-pipelined"
+      printf '\x04POST /v1/auth/code HTTP/1.1\r\nHost: gl\r\nExpect: 100-continue\r\nContent-Length: 24\r\n\r\n{"phone": "01012345678"}' >"$dir/seed-expect"
+      printf '\x04POST /v1/auth/code HTTP/1.1\r\nHost: gl\r\nContent-Length: 9\r\n\r\n{"phone":' >"$dir/seed-short"
+      printf '\x00GET /v1/vouchers/../../etc HTTP/1.0\r\n\r\n' >"$dir/seed-dots"
+      printf '\x00\x00\xff garbage\r\n\r\n' >"$dir/seed-garbage" ;;
+    fuzz_smpp_receipt) # mode 0: a deliver_sm body; mode 1: raw PDUs
+      local rcpt='id:SMSC0000000001 sub:001 dlvrd:001 submit date:2612011200 done date:2612011201 stat:DELIVRD err:000 text:'
+      local tlvs='\x00\x1e\x00\x0fSMSC0000000001\x00\x04\x27\x00\x01\x02'
+      dsm() { # esm_class, short_message, TLVs (printf escapes)
+        printf '\x00\x01\x01821012345678\x00\x00\x001588\x00%b\x00\x00\x00\x00\x00\x00\x00\x00' "$1"
+        printf "\\x$(printf %02x ${#2})%s%b" "$2" "$3"; }
+      { printf '\x00'; dsm '\x04' "$rcpt" "$tlvs"; } >"$dir/seed-receipt"
+      { printf '\x00'; dsm '\x04' "$rcpt" ''; } >"$dir/seed-text"
+      { printf '\x00'; dsm '\x04' 'stat:UNDELIV err:001' "$tlvs"; } >"$dir/seed-tlv"
+      { printf '\x00'; dsm '\x04' '' '\x04\x27\x00\x01\x05\x00\x1e\x00\x03ab\x00'; } >"$dir/seed-state"
+      { printf '\x00'; dsm '\x00' 'hello' ''; } >"$dir/seed-mo"
+      # enquire_link, the receipt as a whole PDU, an unbind
+      { printf '\x01\x00\x00\x00\x10\x00\x00\x00\x15\x00\x00\x00\x00\x00\x00\x00\x07'
+        body=$(dsm '\x04' "$rcpt" "$tlvs" | xxd -p | tr -d '\n')
+        local L=$((16 + ${#body} / 2))
+        printf "$(printf '\\x%02x' $((L >> 24)) $((L >> 16 & 255)) $((L >> 8 & 255)) $((L & 255)))"
+        printf '\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x08'
+        printf '%s' "$body" | xxd -r -p
+        printf '\x00\x00\x00\x10\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00\x09'; } >"$dir/seed-stream" ;;
   esac
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "gl_err.h"
 #include "gl_log.h"
 #include "notify.h"
+#include "smpp_client.h"
 #include "smsc_emu.h"
 #include "store.h"
 
@@ -675,6 +677,138 @@ GL_TEST(the_emulator_saves_and_refuses_nonsense)
     world_close(&w, 1);
 }
 
+/* A bound client on a socketpair (the SMSC's end is sv[1], written by
+ * hand), as after smpp_client_open. */
+static void pair_open(struct smpp_client *c, int sv[2])
+{
+    struct smpp_client_config cfg = {.host = "127.0.0.1",
+                                     .port = 2775,
+                                     .system_id = "giftlink",
+                                     .password = "secret",
+                                     .resp_timeout_ms = 200};
+    GL_CHECK_INT(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    smpp_client_init(c, &cfg);
+    c->fd = sv[0];
+    c->bound = 1;
+    c->last_rx_ms = smpp_now_ms();
+}
+
+/* A receipt's deliver_sm with ntlv TLVs of tag 0x1400 (vendor-specific)
+ * and length tlen after the message_state TLV; the last TLV's length is
+ * stretched by stretch octets past the PDU.  Returns its length. */
+static size_t deliver_sm_with_tlvs(uint8_t *b, int ntlv, int stretch)
+{
+    static const char text[] = "id:SMSC01 stat:DELIVRD err:000";
+    size_t n = 16;
+    static const uint8_t head[] = {0, 1,   1,   '0', '1', '0', 0, 0,
+                                   0, '1', '5', '8', '8', 0,   4, 0,
+                                   0, 0,   0,   0,   0,   0,   0};
+    memcpy(b + n, head, sizeof head);
+    n += sizeof head;
+    b[n++] = (uint8_t)strlen(text);
+    memcpy(b + n, text, strlen(text));
+    n += strlen(text);
+    static const uint8_t state[] = {0x04, 0x27, 0, 1, 2};
+    memcpy(b + n, state, sizeof state);
+    n += sizeof state;
+    for (int i = 0; i < ntlv; i++) {
+        uint8_t t[5] = {0x14, 0x00, 0, 1, (uint8_t)i};
+        if (i == ntlv - 1) {
+            t[3] = (uint8_t)(1 + stretch);
+        }
+        memcpy(b + n, t, sizeof t);
+        n += sizeof t;
+    }
+    const uint8_t hdr[16] = {(uint8_t)(n >> 24),
+                             (uint8_t)(n >> 16),
+                             (uint8_t)(n >> 8),
+                             (uint8_t)n,
+                             0,
+                             0,
+                             0,
+                             5,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             0,
+                             9};
+    memcpy(b, hdr, sizeof hdr);
+    return n;
+}
+
+/* The command_id of the client's answer on the SMSC's end. */
+static uint32_t answer_id(int fd)
+{
+    uint8_t a[64];
+    ssize_t r = recv(fd, a, sizeof a, MSG_DONTWAIT);
+    if (r < 16) {
+        return 0;
+    }
+    return (uint32_t)a[4] << 24 | (uint32_t)a[5] << 16 | (uint32_t)a[6] << 8 |
+           a[7];
+}
+
+/* libsmpp34 traces every field it decodes into a fixed 2048-byte buffer
+ * without a bound, and loses the tlv_t of a TLV longer than the PDU: the
+ * client walks a deliver_sm first and answers generic_nack to one with
+ * more TLVs than a receipt needs (here 40, past the buffer) or a TLV
+ * running past its end, and stays bound; a receipt with a few extra TLVs
+ * is still taken. */
+static void a_deliver_sm_with_too_many_or_overlong_tlvs_is_refused(void)
+{
+    uint8_t pdu[1024];
+    struct smpp_client c;
+    int sv[2];
+    size_t n;
+
+    pair_open(&c, sv);
+    n = deliver_sm_with_tlvs(pdu, 40, 0);
+    GL_CHECK_INT((int)n, (int)send(sv[1], pdu, n, 0));
+    GL_CHECK_INT(GL_OK, smpp_client_poll(&c, 50));
+    GL_CHECK_INT(0x80000000, answer_id(sv[1])); /* generic_nack */
+    GL_CHECK_INT(0, (int)c.stats.receipts);
+    GL_CHECK_INT(1, smpp_client_is_bound(&c));
+
+    n = deliver_sm_with_tlvs(pdu, 2, 200);
+    GL_CHECK_INT((int)n, (int)send(sv[1], pdu, n, 0));
+    GL_CHECK_INT(GL_OK, smpp_client_poll(&c, 50));
+    GL_CHECK_INT(0x80000000, answer_id(sv[1]));
+    GL_CHECK_INT(0, (int)c.stats.receipts);
+
+    n = deliver_sm_with_tlvs(pdu, 4, 0);
+    GL_CHECK_INT((int)n, (int)send(sv[1], pdu, n, 0));
+    GL_CHECK_INT(GL_OK, smpp_client_poll(&c, 50));
+    GL_CHECK_INT(0x80000005, answer_id(sv[1])); /* deliver_sm_resp */
+    GL_CHECK_INT(1, (int)c.stats.receipts);
+    GL_CHECK_INT(1, smpp_client_is_bound(&c));
+    c.bound = 0; /* no unbind: nobody answers it */
+    smpp_client_close(&c);
+    close(sv[1]);
+}
+
+/* SMPP numbers sequences from 1.  An SMSC's enquire_link numbered 0 cannot
+ * be answered (libsmpp34 will not encode the 0): the client reports the link
+ * error and, as its contract says of every link error, closes the session
+ * rather than staying bound with the SMSC's PDU unanswered. */
+static void an_smsc_pdu_that_cannot_be_answered_closes_the_session(void)
+{
+    static const uint8_t enquire0[16] = {0, 0, 0, 16, 0, 0, 0, 0x15,
+                                         0, 0, 0, 0,  0, 0, 0, 0};
+    struct smpp_client c;
+    int sv[2];
+
+    pair_open(&c, sv);
+    GL_CHECK_INT(16, (int)send(sv[1], enquire0, sizeof enquire0, 0));
+    GL_CHECK_INT(GL_SMS_PDU, smpp_client_poll(&c, 100));
+    GL_CHECK_INT(0, smpp_client_is_bound(&c));
+    GL_CHECK_INT(-1, smpp_client_fd(&c));
+    smpp_client_close(&c);
+    close(sv[1]);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/gl-notify-XXXXXX");
@@ -701,6 +835,8 @@ int main(void)
     GL_RUN(enquire_link_keeps_an_idle_link);
     GL_RUN(stopping_unbinds);
     GL_RUN(the_emulator_saves_and_refuses_nonsense);
+    GL_RUN(an_smsc_pdu_that_cannot_be_answered_closes_the_session);
+    GL_RUN(a_deliver_sm_with_too_many_or_overlong_tlvs_is_refused);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0) {
