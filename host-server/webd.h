@@ -53,6 +53,8 @@ struct webd_config {
     long long port; /* 0: any free port (logged) */
     long long max_conns;
     long long conn_timeout; /* seconds of silence before a close */
+    long long conns_per_ip; /* open connections of one client address; 0:
+                               no limit */
     long long max_body;     /* bytes of a request body; more: 413 */
     char db_path[512];
     char otp_key_file[512];

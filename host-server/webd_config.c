@@ -31,6 +31,7 @@ int webd_config_load(struct webd_config *cfg, const char *path,
     cfg->port = 8080;
     cfg->max_conns = 1024;
     cfg->conn_timeout = 30;
+    cfg->conns_per_ip = 0;
     cfg->max_body = 4096;
     cfg->code_ttl = 300;
     cfg->code_tries = 5;
@@ -54,6 +55,7 @@ int webd_config_load(struct webd_config *cfg, const char *path,
         I("listen", "port", port, 0, 65535),
         I("listen", "max_conns", max_conns, 1, 100000),
         I("listen", "conn_timeout", conn_timeout, 1, 3600),
+        I("listen", "conns_per_ip", conns_per_ip, 0, 100000),
         I("listen", "max_body", max_body, 256, 1024 * 1024),
         S("db", "path", db_path, 1),
         S("keys", "otp_key_file", otp_key_file, 1),

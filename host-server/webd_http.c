@@ -1141,7 +1141,8 @@ int webd_http_start(struct webd *w, struct webd_http **out, char *err)
         0, NULL, NULL, wh_access, h, MHD_OPTION_EXTERNAL_LOGGER, wh_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)w->cfg->max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)w->cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED,
+        (unsigned)w->cfg->conn_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)w->cfg->conns_per_ip, MHD_OPTION_NOTIFY_COMPLETED,
         wh_completed, h, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(err, 256, "libmicrohttpd did not start");

@@ -239,6 +239,36 @@ done
 check "the bank account never in the log" bash -c "! grep -q 12345678901234 '$T/webd.log'"
 webd_stop; rc=$?
 eq "SIGTERM: exit 0" 0 "$rc"
+
+# ---- one address's connections ([listen] conns_per_ip) -----------------------
+sed 's/^max_body = .*/&\nconns_per_ip = 3/' "$T/webd.ini" > "$T/webd3.ini"
+check "gl-webd with conns_per_ip = 3 starts" webd_start "$T/webd3.ini" "$T/webd3.log"
+out=$(python3 - "$WEBD_PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+held = []
+for _ in range(3):  # three half-sent requests hold their slots
+    s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"GET /v1/info HTTP/1.1\r\n")
+    held.append(s)
+time.sleep(0.3)
+def ask():
+    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    try:
+        s.sendall(b"GET /v1/info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = s.recv(64)
+    except OSError:
+        data = b""
+    s.close()
+    return data.split(b"\r\n")[0].decode(errors="replace") or "closed"
+fourth = ask()
+for s in held:
+    s.close()
+time.sleep(0.5)
+print(fourth + "|" + ask())
+PY
+)
+eq "a fourth connection of the address is refused; the slots free again" "closed|HTTP/1.1 200 OK" "$out"
+webd_stop
 if [ "$fail" -gt 0 ]; then
   echo "--- gl-webd log (tail)"; tail -n 60 "$T/webd.log"
 fi
