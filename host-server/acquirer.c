@@ -497,9 +497,8 @@ void acq_ident_next(struct acq_client *c, struct acq_ident *id)
     kst_now(id->de7, NULL, NULL);
 }
 
-void acq_ident_at(struct acq_client *c, uint32_t stan, struct acq_ident *id)
+void acq_ident_at(uint32_t stan, struct acq_ident *id)
 {
-    (void)c;
     snprintf(id->stan, sizeof id->stan, "%06u",
              (unsigned)((stan - 1) % 999999 + 1));
     kst_now(id->de7, NULL, NULL);

@@ -146,7 +146,7 @@ void acq_ident_next(struct acq_client *c, struct acq_ident *id);
  * (KST): for callers that keep the STAN counter themselves, durably and
  * shared by every client of one terminal id (shop.c's shop_stan).
  */
-void acq_ident_at(struct acq_client *c, uint32_t stan, struct acq_ident *id);
+void acq_ident_at(uint32_t stan, struct acq_ident *id);
 
 /* The last STAN acq_ident_next gave (0 before the first): persist it and
  * pass it + 1 as stan_start after a restart. */

@@ -783,7 +783,7 @@ static int sp_ident(struct shop *s, struct acq_ident *id)
     int64_t stan = 0;
     int rc = gl_sql_get_int(&s->sql, SHOP_Q_STAN_NEXT, NULL, 0, &stan);
     if (rc == GL_OK) {
-        acq_ident_at(s->acq, (uint32_t)stan, id);
+        acq_ident_at((uint32_t)stan, id);
     }
     return rc;
 }
@@ -1190,18 +1190,18 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv)
 /* ---- reversals
  * ---------------------------------------------------------------- */
 
+int shop_purge_card_data(struct shop *s)
+{
+    return gl_sql_exec(&s->sql, SHOP_Q_KEEP_PURGE,
+                       STORE_ARGS(STORE_I(ledger_now(s->lg))), NULL);
+}
+
 int shop_flush_reversals(struct shop *s, int *sent, int *left)
 {
     int64_t last = 0;
     int nsent = 0, nleft = 0, rc = GL_OK;
     struct acq_reversal rv;
 
-    /* Kept authorizations past the refund window go, acquirer or not. */
-    rc = gl_sql_exec(&s->sql, SHOP_Q_KEEP_PURGE,
-                     STORE_ARGS(STORE_I(ledger_now(s->lg))), NULL);
-    if (rc != GL_OK) {
-        return rc;
-    }
     if (s->acq == NULL) {
         return GL_ENOTSUP;
     }

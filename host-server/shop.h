@@ -202,6 +202,10 @@ int shop_billing_statement(struct shop *s, const char *month, FILE *csv);
  */
 int shop_flush_reversals(struct shop *s, int *sent, int *left);
 
+/* Deletes the card data kept for refunds (shop_card_keep) past the refund
+ * window and a day.  GL_OK, GL_DB*. */
+int shop_purge_card_data(struct shop *s);
+
 /* A purchase of the phone's history (shop_list). */
 struct shop_purchase_info {
     int64_t id;

@@ -321,9 +321,8 @@ int webd_acq_new(const struct webd_config *cfg, struct acq_client **out,
         .terminal_id = cfg->acq_terminal_id,
         .merchant_id = cfg->acq_merchant_id,
         .timeout_ms = (unsigned)cfg->acq_timeout_ms,
-        /* Not persisted: start from the clock (DE 7 differs anyway after a
-         * restart, and the counter then does not rewind to 1). */
-        .stan_start = (uint32_t)(time(NULL) % 900000) + 1,
+        /* STANs: shop.c's counter in the database (shop_stan), not the
+         * client's. */
     };
     why[0] = '\0';
     int rc = acq_client_new(out, &acfg, why);

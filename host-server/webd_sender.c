@@ -9,8 +9,9 @@
  *  - every [jobs] notice_period: online_notify_expiring ([jobs]
  *    notice_days ahead: one SMS per voucher and expiry date);
  *  - every [jobs] period: gift_expire_due (unclaimed gifts back to their
- *    givers) and, with an [acquirer], shop_flush_reversals (its own client:
- *    the HTTP thread's is never shared).
+ *    givers), shop_purge_card_data (card data kept for refunds, past the
+ *    window) and, with an [acquirer], shop_flush_reversals (its own
+ *    client: the HTTP thread's is never shared).
  *
  * libsmpp34 keeps its error text in process globals: this thread is the
  * only user of the SMPP client in the process.
@@ -68,10 +69,13 @@ static void ws_jobs(struct webd_sender *s, int64_t now)
     } else if (n > 0) {
         GL_LOG_INFO("webd", "jobs: %d unclaimed gift(s) returned", n);
     }
-    /* Due reversals (with an acquirer), and kept card data past the refund
-     * window purged (always: GL_ENOTSUP after the purge without one). */
-    rc = shop_flush_reversals(&s->shop, &sent, &left);
-    if (s->acq != NULL || rc != GL_ENOTSUP) {
+    rc = shop_purge_card_data(&s->shop);
+    if (rc != GL_OK) {
+        GL_LOG_WARN("webd", "jobs: kept card data: %s (%.150s)",
+                    gl_strerror(rc), shop_errmsg(&s->shop));
+    }
+    if (s->acq != NULL) {
+        rc = shop_flush_reversals(&s->shop, &sent, &left);
         if (rc != GL_OK) {
             GL_LOG_WARN("webd", "jobs: reversals: %s (%.150s)", gl_strerror(rc),
                         shop_errmsg(&s->shop));

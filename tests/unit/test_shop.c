@@ -1100,10 +1100,10 @@ GL_TEST(kept_card_data_goes_after_the_window)
              res.purchase_id);
     GL_CHECK_INT(1, sql_int(q));
     fake_now += 7 * 86400;
-    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, NULL, NULL));
+    GL_CHECK_INT(GL_OK, shop_purge_card_data(&shop));
     GL_CHECK_INT(1, sql_int(q)); /* still refundable */
     fake_now += 86400 + 1;
-    GL_CHECK_INT(GL_OK, shop_flush_reversals(&shop, NULL, NULL));
+    GL_CHECK_INT(GL_OK, shop_purge_card_data(&shop));
     GL_CHECK_INT(0, sql_int(q));
     GL_CHECK_INT(0, sql_int("SELECT COUNT(*) FROM shop_card_keep WHERE "
                             "keep_until < (SELECT MAX(created) FROM "
