@@ -958,9 +958,7 @@ static int op_cashout(struct pctx *p)
         decline(p, "13", NULL);
         return GL_OK;
     }
-    /* Standard terms: at least 60 % used (80 % at 10,000 KRW or less). */
-    int64_t keep_pct = v.face <= 10000 ? 20 : 40;
-    if (v.balance * 100 > v.face * keep_pct) {
+    if (!registry_cashout_used_enough(v.face, v.balance)) {
         decline(p, "57", NULL);
         return GL_OK;
     }

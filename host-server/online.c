@@ -1032,11 +1032,34 @@ int online_auth_get(struct online *o, const char *merchant, const char *auth_id,
 
 /* ---- standard terms ---------------------------------------------------- */
 
+/* The cash-out rule's figures for v (registry_cashout_used_enough). */
+static void ol_cashout_rule(struct online *o, const struct registry_voucher *v,
+                            struct online_cashout *out)
+{
+    int pct = registry_cashout_used_pct(v->face);
+    memset(out, 0, sizeof *out);
+    out->used_pct_required = pct;
+    out->face = v->face;
+    out->balance = v->balance;
+    out->available = v->available;
+    out->used = v->face - v->balance;
+    out->min_used = v->face - v->face * (100 - pct) / 100;
+    if (v->status != REGISTRY_V_ACTIVE || ledger_now(o->lg) >= v->expires) {
+        out->verdict = ONLINE_CASHOUT_NOT_USABLE;
+    } else if (v->available <= 0) {
+        out->verdict = ONLINE_CASHOUT_NOTHING_LEFT;
+    } else if (!registry_cashout_used_enough(v->face, v->balance)) {
+        out->verdict = ONLINE_CASHOUT_TOO_LITTLE_USED;
+    } else {
+        out->verdict = ONLINE_CASHOUT_OK;
+        out->payout = v->available;
+    }
+}
+
 int online_cashout_allowed(struct online *o, const char *voucher,
                            struct online_cashout *out)
 {
     struct registry_voucher v;
-    int64_t keep_pct;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -1044,30 +1067,11 @@ int online_cashout_allowed(struct online *o, const char *voucher,
         return GL_EINVAL;
     }
     rc = registry_voucher_get(o->reg, voucher, &v);
-    if (rc != GL_OK) {
-        return rc;
-    }
-    /* hostd_proc.c op_cashout: at least 60 % used (80 % at 10,000 KRW or
-     * less), i.e. balance * 100 <= face * keep_pct. */
-    keep_pct = v.face <= 10000 ? 20 : 40;
-    out->used_pct_required = (int)(100 - keep_pct);
-    out->face = v.face;
-    out->balance = v.balance;
-    out->available = v.available;
-    out->used = v.face - v.balance;
-    out->min_used = v.face - v.face * keep_pct / 100;
-    if (v.status != REGISTRY_V_ACTIVE || ledger_now(o->lg) >= v.expires) {
-        out->verdict = ONLINE_CASHOUT_NOT_USABLE;
-    } else if (v.available <= 0) {
-        out->verdict = ONLINE_CASHOUT_NOTHING_LEFT;
-    } else if (v.balance * 100 > v.face * keep_pct) {
-        out->verdict = ONLINE_CASHOUT_TOO_LITTLE_USED;
-    } else {
-        out->verdict = ONLINE_CASHOUT_OK;
-        out->payout = v.available;
+    if (rc == GL_OK) {
+        ol_cashout_rule(o, &v, out);
     }
     crypto_wipe(&v, sizeof v);
-    return GL_OK;
+    return rc;
 }
 
 struct ol_expiring {
@@ -1241,10 +1245,7 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
     if (rc != GL_OK) {
         goto rollback;
     }
-    rc = online_cashout_allowed(o, voucher, &out->check);
-    if (rc != GL_OK) {
-        goto rollback;
-    }
+    ol_cashout_rule(o, &v, &out->check);
     if (out->check.verdict == ONLINE_CASHOUT_NOTHING_LEFT) {
         /* Paid out before and nothing since: that payout again. */
         rc = ol_payout_last(o, v.account, out);

@@ -1000,6 +1000,17 @@ int registry_voucher_set_status(struct registry *reg, const char *number,
     return store_op_end(reg->st, rc);
 }
 
+int registry_cashout_used_pct(int64_t face)
+{
+    return face <= 10000 ? 80 : 60;
+}
+
+int registry_cashout_used_enough(int64_t face, int64_t balance)
+{
+    /* used >= face * pct / 100, i.e. balance * 100 <= face * (100 - pct) */
+    return balance * 100 <= face * (100 - registry_cashout_used_pct(face));
+}
+
 int registry_voucher_set_expiry(struct registry *reg, const char *number,
                                 int64_t expires)
 {

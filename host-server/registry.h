@@ -284,6 +284,14 @@ int registry_pin_hash_block(const struct registry *reg,
  * Unfreezing also clears a PIN lockout.  GL_ENOTFOUND. */
 int registry_voucher_set_status(struct registry *reg, const char *number,
                                 int status);
+/* Korea's standard terms for mobile vouchers: the remainder may be cashed
+ * out once this share of the face value is used, in percent (80 for a face
+ * value of 10,000 KRW or less, else 60).  The one rule of the terminals'
+ * cash-out (hostd_proc.c) and the customers' (online.c). */
+int registry_cashout_used_pct(int64_t face);
+/* 1 when a voucher of face with balance left has been used enough. */
+int registry_cashout_used_enough(int64_t face, int64_t balance);
+
 /* Sets the voucher's expiry (seconds; > its issue time).  Policy (how far,
  * how often) is the caller's: online_extend.  GL_OK, GL_EINVAL,
  * GL_ENOTFOUND, storage errors. */
