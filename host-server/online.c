@@ -76,7 +76,7 @@ static const char ol_schema[] =
     "  account INTEGER NOT NULL," /* the voucher's ledger account */
     "  voucher_masked TEXT NOT NULL, phone TEXT NOT NULL,"
     "  bank TEXT NOT NULL, bank_account TEXT NOT NULL,"
-    "  amount INTEGER NOT NULL, xfer_id TEXT NOT NULL,"
+    "  amount INTEGER NOT NULL," /* its transfer: "payout:<id>" */
     "  state TEXT NOT NULL CHECK (state IN ('due', 'exported')),"
     "  created INTEGER NOT NULL, exported INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS online_payout_account"
@@ -128,10 +128,8 @@ static const char *const ol_sql[ONLINE_Q__COUNT] = {
         " WHERE account = ?1 ORDER BY id DESC LIMIT 1",
     [ONLINE_Q_PAYOUT_INSERT] =
         "INSERT INTO online_payout (account, voucher_masked, phone, bank,"
-        " bank_account, amount, xfer_id, state, created) VALUES (?1, ?2, ?3,"
-        " ?4, ?5, ?6, '', 'due', ?7)",
-    [ONLINE_Q_PAYOUT_SET_XFER] = "UPDATE online_payout SET xfer_id = ?2"
-                                 " WHERE id = ?1",
+        " bank_account, amount, state, created) VALUES (?1, ?2, ?3,"
+        " ?4, ?5, ?6, 'due', ?7)",
     [ONLINE_Q_PAYOUT_DUE] =
         "SELECT id, created, bank, bank_account, amount, phone"
         " FROM online_payout WHERE state = 'due' ORDER BY id",
@@ -1283,11 +1281,6 @@ int online_cashout(struct online *o, const char *voucher, const char *phone,
                                 .amount = out->check.payout,
                                 .kind = LEDGER_TK_CASHOUT};
     rc = ledger_transfer_apply(o->lg, &t, &lr);
-    if (rc == GL_OK) {
-        rc = gl_sql_exec(&o->sql, ONLINE_Q_PAYOUT_SET_XFER,
-                         STORE_ARGS(STORE_I(out->payout_id), STORE_T(xid)),
-                         NULL);
-    }
     if (rc != GL_OK) {
         goto rollback;
     }

@@ -894,12 +894,14 @@ GL_TEST(cashout_pays_the_owner_to_a_bank_account_once)
     GL_CHECK(balance_of(cash) >= 2000);
     snprintf(q, sizeof q,
              "SELECT bank || ',' || bank_account || ',' || amount || ',' || "
-             "state || ',' || xfer_id FROM online_payout WHERE id = %" PRId64,
+             "state || ',' || (SELECT t.amount || ':' || t.debit FROM transfer"
+             " t WHERE t.id = 'payout:' || p.id) FROM online_payout p"
+             " WHERE p.id = %" PRId64,
              p.payout_id);
     sql_text(q, text, sizeof text);
     char want[128];
-    snprintf(want, sizeof want, "004,12345678901234,2000,due,payout:%" PRId64,
-             p.payout_id);
+    snprintf(want, sizeof want, "004,12345678901234,2000,due,2000:%" PRId64,
+             voucher(a).account);
     GL_CHECK_STR(want, text);
     snprintf(q, sizeof q,
              "SELECT phone || '|' || text FROM outbox WHERE idem_key = "
